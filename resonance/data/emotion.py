@@ -264,7 +264,7 @@ def load_lexicon_prototypes(path: str | Path) -> LexiconPrototypes:
         table = table.set_index("Word")[["Valence", "Arousal", "Dominance"]]
         source = VAD_SOURCE_NRC
     else:
-        table = pd.read_csv(path, keep_default_na=False).set_index("Word")
+        table = pd.read_csv(path, keep_default_na=False, low_memory=False).set_index("Word")
         table = (table[["V.Mean.Sum", "A.Mean.Sum", "D.Mean.Sum"]] - 1.0) / 8.0
         source = "Warriner, Kuperman & Brysbaert (2013), rescaled (x-1)/8"
     vad = {c: tuple(float(x) for x in table.loc[c]) for c in CATEGORIES if c in table.index}

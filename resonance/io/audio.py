@@ -39,7 +39,7 @@ class AudioInfo:
 def load_audio(
     path: str | os.PathLike[str],
     *,
-    sr: int = PROJECT_SR,
+    sr: int | None = PROJECT_SR,
     allow_silent: bool = False,
 ) -> tuple[np.ndarray, AudioInfo]:
     """Decode ``path`` to mono float32 at ``sr`` Hz.
@@ -48,8 +48,8 @@ def load_audio(
     ----------
     path : path-like
         Any audio file libsndfile or ffmpeg can read, whatever its extension.
-    sr : int, keyword-only
-        Target sample rate in Hz (default :data:`PROJECT_SR`).
+    sr : int or None, keyword-only
+        Target sample rate in Hz (default :data:`PROJECT_SR`); None keeps the native rate.
     allow_silent : bool, keyword-only
         If False (default), a clip whose peak is below :data:`SILENCE_PEAK` is rejected.
 
@@ -85,7 +85,7 @@ def load_audio(
     if not allow_silent and float(np.max(np.abs(y))) < SILENCE_PEAK:
         raise DecodeError("silent", f"{path} peaks below {20 * np.log10(SILENCE_PEAK):.0f} dBFS")
     info = AudioInfo(int(native_sr), int(channels), y.size / float(native_sr), decoder)
-    if native_sr != sr:
+    if sr is not None and native_sr != sr:
         import librosa  # deferred: librosa imports numba, which costs a second
 
         y = librosa.resample(y, orig_sr=native_sr, target_sr=sr, res_type="soxr_hq")

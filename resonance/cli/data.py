@@ -1,0 +1,50 @@
+"""``resonance data``: prepare datasets from corpora, generate probe stimuli."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(no_args_is_help=True, help="Build datasets: real corpora and synthetic probe stimuli.")
+console = Console(stderr=True)
+
+
+@app.command()
+def prepare(
+    sources: Annotated[list[str], typer.Argument(help="Corpus folders, each optionally prefixed CORPUS= "
+                                                      "(dvisa, feelingblue, ravdess, tess, cremad, savee, "
+                                                      "emopia, kaggle, generic, probes).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Dataset folder to write.")],
+    limit: Annotated[Optional[int], typer.Option(help="At most N items per corpus (seeded sample).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the split and the --limit sample.")] = 0,
+    holdout_corpus: Annotated[Optional[str], typer.Option(help="Send this whole corpus to the test split.")] = None,
+    workers: Annotated[int, typer.Option(help="Decoding processes.")] = 2,
+) -> None:
+    """Scan, validate and unify corpora into OUT: manifest.parquet, rejected.csv, datasheet.md."""
+    from resonance.cli.progress import tqdm_progress
+    from resonance.data.prepare import PrepareConfig, prepare_dataset
+
+    config = PrepareConfig(seed=seed, limit=limit, holdout_corpus=holdout_corpus, workers=workers)
+    try:
+        result = prepare_dataset(sources, out, config, progress=tqdm_progress)
+    except (FileNotFoundError, ValueError, KeyError) as error:
+        console.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(2) from error
+    for path, corpus in result.detections:
+        console.print(f"{path}: [bold]{corpus}[/bold] layout")
+    console.print(result.summary())
+
+
+@app.command()
+def probes(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the generated stimuli.")],
+    seed: Annotated[int, typer.Option(help="Seed of the generator.")] = 0,
+) -> None:
+    """Generate the controlled synthetic probe stimuli (images and sounds) with their labels."""
+    from resonance.data.probes import ProbeConfig, generate_probes
+
+    result = generate_probes(out, ProbeConfig(seed=seed))
+    console.print(f"{result!s}")

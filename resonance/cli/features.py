@@ -1,0 +1,49 @@
+"""``resonance features``: handcrafted descriptors of a prepared dataset."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(no_args_is_help=True, help="Handcrafted colour/texture/composition and audio descriptors.")
+console = Console()
+
+
+@app.command()
+def describe(
+    modality: Annotated[Optional[str], typer.Option(help="image or audio (default both).")] = None,
+    group: Annotated[Optional[list[str]], typer.Option(help="Only these groups.")] = None,
+) -> None:
+    """Print the descriptor registry: names, units, ranges and references."""
+    import handcrafted
+
+    table = Table(title="resonance descriptors", show_lines=False)
+    for column in ("name", "modality", "group", "unit", "range", "label", "reference"):
+        table.add_column(column, overflow="fold")
+    for d in handcrafted.REGISTRY.select(modality=modality, groups=group):
+        flag = " (codec-sensitive)" if d.codec_sensitive else ""
+        table.add_row(d.name, d.modality, d.group, d.unit, f"[{d.range[0]:g}, {d.range[1]:g}]",
+                      d.label + flag, d.reference)
+    console.print(table)
+
+
+@app.command()
+def extract(
+    dataset: Annotated[Path, typer.Argument(help="Dataset folder written by `resonance data prepare`.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Parquet file to write.")],
+    group: Annotated[Optional[list[str]], typer.Option(help="Only these descriptor groups.")] = None,
+    workers: Annotated[int, typer.Option(help="Processes on this machine.")] = 2,
+    scheduler: Annotated[Optional[str], typer.Option(help="Dask scheduler address, e.g. tcp://host:8786.")] = None,
+    limit: Annotated[Optional[int], typer.Option(help="Only the first N items (by id).")] = None,
+) -> None:
+    """Compute descriptors for every manifest item (incremental; failures recorded)."""
+    from handcrafted.extract import ExtractConfig, extract_features
+
+    config = ExtractConfig(groups=tuple(group) if group else None, workers=workers, scheduler=scheduler,
+                           limit=limit)
+    result = extract_features(dataset, out, config)
+    console.print(str(result))
