@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 app = typer.Typer(no_args_is_help=True, help="Build datasets: real corpora and synthetic probe stimuli.")
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 
 
 @app.command()
