@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -26,6 +27,7 @@ from resonance.data.emotion import CATEGORIES
 from resonance.data.records import Adapter, Item, Rejection
 from resonance.data.splits import SplitConfig, assign_splits
 from resonance.errors import DecodeError
+from resonance.paths import cache_root
 from resonance.io.atomic import atomic_path, sha256_bytes, sha256_file, write_text_atomic
 
 MANIFEST_VERSION = "1"
@@ -193,16 +195,32 @@ def _decode_all(items: list[Item], out: Path, config: PrepareConfig, progress: P
 
 def _render_midi(items: list[Item], out: Path, config: PrepareConfig, progress: Progress
                  ) -> dict[str, Path | DecodeError]:
-    """Media path per item; MIDI items are rendered (cached by content hash) into ``out/rendered``."""
+    """Media path per item. MIDI items are rendered once into the content-addressed cache
+    (``$RESONANCE_CACHE/midi``, shared by every dataset) and linked into ``out/rendered`` so that the
+    dataset folder stands on its own."""
     paths: dict[str, Path | DecodeError] = {item.id: item.path for item in items if item.kind != "midi"}
     midi = [item for item in items if item.kind == "midi"]
     if midi:
         from resonance.io.midi import render_many  # deferred: needs fluidsynth only when MIDI is given
 
-        rendered = render_many([item.path for item in midi], out / "rendered", workers=config.workers)
+        rendered = render_many([item.path for item in midi], cache_root() / "midi", workers=config.workers)
         for item, result in zip(midi, rendered, strict=True):
-            paths[item.id] = result
+            paths[item.id] = result if isinstance(result, DecodeError) else _link_into(result, out / "rendered")
     return paths
+
+
+def _link_into(cached: Path, folder: Path) -> Path:
+    """A hard link (a copy across file systems) of a cached render inside the dataset folder."""
+    target = folder / cached.name
+    if not target.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        with atomic_path(target) as tmp:
+            tmp.unlink()
+            try:
+                os.link(cached, tmp)
+            except OSError:
+                shutil.copyfile(cached, tmp)
+    return target
 
 
 def _probe_media(path: str, modality: str) -> dict:

@@ -16,12 +16,17 @@ Rendering choices (all part of the cache key, so changing any of them re-renders
   reproducible across runs (checked).
 * **Fixed master gain, no normalisation.** Loudness (MIDI velocity) is an arousal cue, so clips are
   not normalised against each other. The default gain of 0.5 (FluidSynth's own default is 0.2, which
-  leaves most piano clips near -25 dBFS) keeps every EMOPIA clip below full scale; a render that would
-  clip is refused (``DecodeError("clipped")``), never silently limited.
+  leaves most piano clips near -27 dBFS) keeps every EMOPIA clip well below full scale (measured over
+  all 1,078 clips: peak median 0.11, maximum 0.42); a render that would clip is refused
+  (``DecodeError("clipped")``), never silently limited.
 * **Float rendering, stereo averaged to mono**, then written as FLAC PCM_16.
 * **Tail.** FluidSynth's fast renderer appends about 2.4 s after the last MIDI event, by which point
   the piano release has decayed below -60 dBFS; the output is cut at ``midi length + tail_s``
   (default 1 s) so that durations follow the MIDI.
+
+Cost: about 0.45 s of one core per 40 s clip (FluidSynth at 44.1 kHz dominates); all 1,078 EMOPIA
+clips (12.3 h of audio, 657 MB of FLAC) took 11.7 min with ``render_many(workers=2)`` on a busy
+2-core machine, and 0.3 s when every render was already cached.
 
 References
 ----------
@@ -40,8 +45,8 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -441,11 +446,14 @@ def render_many(
 
     from tqdm.auto import tqdm  # deferred: no terminal machinery on import
 
+    results: list[Path | DecodeError | None] = [None] * len(paths)
     with ThreadPoolExecutor(max_workers=int(workers)) as pool:
-        results: Sequence[Path | DecodeError] = list(
-            tqdm(pool.map(one, paths), total=len(paths), desc="render MIDI", unit="clip", disable=not progress)
-        )
-    return list(results)
+        futures = {pool.submit(one, path): index for index, path in enumerate(paths)}
+        # as_completed, so that the bar moves with finished clips rather than with input order
+        for future in tqdm(as_completed(futures), total=len(futures), desc="render MIDI", unit="clip",
+                           disable=not progress):
+            results[futures[future]] = future.result()
+    return results  # type: ignore[return-value]  # every slot is filled
 
 
 __all__ = [
