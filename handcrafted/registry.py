@@ -17,7 +17,7 @@ A user registers their own::
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
 Modality = Literal["image", "audio"]
@@ -113,6 +113,11 @@ class Registry:
         groups = set(groups) if groups is not None else None
         return [e for e in self._extractors
                 if e.modality == modality and (groups is None or e.group in groups)]
+
+    def flag_codec_sensitive(self, names: Iterable[str]) -> None:
+        """Mark descriptors that lossy coding distorts (the measured list, see ``codec_sensitive.txt``)."""
+        for name in names:
+            self._descriptors[name] = replace(self[name], codec_sensitive=True)
 
     def to_frame(self, modality: Modality | None = None):
         """The registry as a pandas DataFrame (one row per descriptor)."""

@@ -25,12 +25,14 @@ def run_demo(config: DemoConfig = DemoConfig(), log: Callable[[str], None] = pri
     features_file = config.out / "features.parquet"
 
     log("1/3 generating probe stimuli")
-    log(f"    {generate_probes(probes_dir, ProbeConfig(seed=config.seed))}")
+    probes = generate_probes(probes_dir, ProbeConfig(seed=config.seed))
+    log(f"    {probes.n_images} images and {probes.n_sounds} sounds ({probes.n_written} written, "
+        f"{probes.n_skipped} already there) in {probes.seconds:.1f} s -> {probes_dir}")
     log("2/3 preparing the probe dataset")
     prepared = prepare_dataset([f"probes={probes_dir}"], dataset_dir,
                                PrepareConfig(seed=config.seed, workers=config.workers))
     log(f"    {prepared.summary()}")
     log("3/3 extracting handcrafted descriptors")
     extracted = extract_features(dataset_dir, features_file, ExtractConfig(workers=config.workers))
-    log(f"    {extracted}")
+    log(f"    {extracted.summary()}")
     return {"probes": probes_dir, "dataset": dataset_dir, "features": features_file}

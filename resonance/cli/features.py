@@ -10,23 +10,30 @@ from rich.console import Console
 from rich.table import Table
 
 app = typer.Typer(no_args_is_help=True, help="Handcrafted colour/texture/composition and audio descriptors.")
-console = Console()
+console = Console(width=None if Console().is_terminal else 160)
 
 
 @app.command()
 def describe(
     modality: Annotated[Optional[str], typer.Option(help="image or audio (default both).")] = None,
     group: Annotated[Optional[list[str]], typer.Option(help="Only these groups.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table or csv.")] = "table",
 ) -> None:
     """Print the descriptor registry: names, units, ranges and references."""
     import handcrafted
 
-    table = Table(title="resonance descriptors", show_lines=False)
-    for column in ("name", "modality", "group", "unit", "range", "label", "reference"):
-        table.add_column(column, overflow="fold")
-    for d in handcrafted.REGISTRY.select(modality=modality, groups=group):
-        flag = " (codec-sensitive)" if d.codec_sensitive else ""
-        table.add_row(d.name, d.modality, d.group, d.unit, f"[{d.range[0]:g}, {d.range[1]:g}]",
+    descriptors = handcrafted.REGISTRY.select(modality=modality, groups=group)
+    if fmt == "csv":
+        frame = handcrafted.REGISTRY.to_frame(modality)
+        typer.echo(frame[frame["name"].isin([d.name for d in descriptors])].to_csv(index=False))
+        return
+    table = Table(title=f"resonance descriptors ({len(descriptors)})", show_lines=False)
+    table.add_column("name", no_wrap=True, style="bold")
+    for column in ("group", "unit", "range", "label", "reference"):
+        table.add_column(column, overflow="fold", ratio=3 if column == "reference" else 1)
+    for d in descriptors:
+        flag = " [yellow](codec-sensitive)[/yellow]" if d.codec_sensitive else ""
+        table.add_row(d.name, f"{d.modality}/{d.group}", d.unit, f"[{d.range[0]:g}, {d.range[1]:g}]",
                       d.label + flag, d.reference)
     console.print(table)
 

@@ -1,0 +1,180 @@
+"""Composition descriptors of an image: symmetry, complexity, rule of thirds and saliency layout.
+
+Each extractor receives a :class:`handcrafted.image.ImageContext` and returns a dict of its
+descriptors.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+import cv2
+import numpy as np
+import scipy.fft
+
+from handcrafted.registry import REGISTRY, Descriptor
+
+if TYPE_CHECKING:
+    from handcrafted.image import ImageContext
+
+_MH2010 = "Machajdik & Hanbury (2010), ACM MM, doi:10.1145/1873951.1873965"
+_SYMMETRY = "Bauerly & Liu (2006), Int. J. Hum.-Comput. Stud. 64(8):670-682; Jacobsen & Höfel (2003)"
+_COMPLEXITY = ("Donderi (2006), Psychol. Bull. 132(1):73-97; Machado et al. (2015), "
+               "Computational Aesthetics, doi:10.1016/j.cag.2015.05.006")
+_SALIENCY = "Hou & Zhang (2007), CVPR, doi:10.1109/CVPR.2007.383267; " + _MH2010
+
+
+def _composition(name: str, label: str, unit: str, low: float, high: float, reference: str,
+                 description: str = "") -> Descriptor:
+    return Descriptor(name, label, unit, (low, high), "image", "composition", reference, description)
+
+
+# --------------------------------------------------------------------------------------------------
+# Mirror symmetry
+
+_SYMMETRY_DESCRIPTORS = [
+    _composition("symmetry_left_right", "Left-right symmetry", "0-1", 0.0, 1.0, _SYMMETRY,
+                 "1 - mean |Y(x, y) - Y(W-1-x, y)| of luma Y in [0, 1]: 1 for an image equal to its "
+                 "mirror image about the vertical axis."),
+    _composition("symmetry_top_bottom", "Top-bottom symmetry", "0-1", 0.0, 1.0, _SYMMETRY,
+                 "1 - mean |Y(x, y) - Y(x, H-1-y)|: 1 for an image equal to its upside-down mirror."),
+]
+
+
+@REGISTRY.extractor("image", "composition", _SYMMETRY_DESCRIPTORS)
+def symmetry(ctx: ImageContext) -> dict[str, float]:
+    """Pixel-wise mirror symmetry of luma about the vertical and horizontal centre lines.
+
+    One minus the mean absolute difference between the luma image (0-1) and its mirror image, so 1
+    is exact symmetry and 0 the impossible extreme of black mirrored onto white everywhere. Computed
+    at full resolution, it rewards symmetry of detail as well as of layout.
+    """
+    grey = ctx.grey
+    # uint8 absolute difference without overflow: |a - b| = max(a, b) - min(a, b)
+    mirrored_lr, mirrored_tb = grey[:, ::-1], grey[::-1, :]
+    diff_lr = cv2.absdiff(grey, np.ascontiguousarray(mirrored_lr))
+    diff_tb = cv2.absdiff(grey, np.ascontiguousarray(mirrored_tb))
+    scale = 255.0 * grey.size
+    return {"symmetry_left_right": 1.0 - float(diff_lr.sum(dtype=np.int64)) / scale,
+            "symmetry_top_bottom": 1.0 - float(diff_tb.sum(dtype=np.int64)) / scale}
+
+
+# --------------------------------------------------------------------------------------------------
+# Visual complexity as compressibility
+
+#: JPEG quality of the complexity measure (libjpeg's default).
+JPEG_QUALITY = 75
+
+
+def _jpeg_size(bgr: np.ndarray) -> int:
+    ok, encoded = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+    if not ok:  # pragma: no cover - OpenCV always encodes a valid uint8 image
+        raise RuntimeError("cv2.imencode failed to encode a JPEG")
+    return int(encoded.size)
+
+
+@lru_cache(maxsize=32)
+def _flat_jpeg_size(rows: int, cols: int) -> int:
+    """Bytes of a flat mid-grey JPEG of this size: headers, tables and empty blocks, no content."""
+    return _jpeg_size(np.full((rows, cols, 3), 128, dtype=np.uint8))
+
+
+@REGISTRY.extractor("image", "composition", [
+    _composition("complexity_jpeg", "Visual complexity (JPEG)", "compressed / raw bytes", 0.0, 1.0,
+                 _COMPLEXITY,
+                 "Bytes of the image as a quality-75 JPEG, minus those of a flat image of the same size "
+                 "(headers and tables), divided by the raw RGB bytes (3 per pixel): 0 for a flat "
+                 "image, larger for more detail. Sensitive to earlier lossy coding of the source."),
+])
+def complexity(ctx: ImageContext) -> dict[str, float]:
+    """Visual complexity as JPEG compressibility (Donderi 2006; Machado et al. 2015).
+
+    Compressed size tracks subjective complexity. Subtracting the size of a flat image of the same
+    dimensions removes the fixed header cost, which otherwise dominates small images.
+    """
+    rgb = ctx.rgb
+    size = _jpeg_size(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)) - _flat_jpeg_size(ctx.height, ctx.width)
+    return {"complexity_jpeg": max(0, size) / rgb.size}
+
+
+# --------------------------------------------------------------------------------------------------
+# Rule of thirds (Machajdik & Hanbury 2010, after Datta et al. 2006)
+
+_THIRDS_DESCRIPTORS = [
+    _composition("thirds_brightness", "Centre-third brightness", "HSV value, 0-1", 0.0, 1.0, _MH2010,
+                 "Mean HSV value of the central rectangle bounded by the rule-of-thirds lines."),
+    _composition("thirds_saturation", "Centre-third saturation", "HSV saturation, 0-1", 0.0, 1.0,
+                 _MH2010, "Mean HSV saturation of the central rectangle bounded by the thirds lines."),
+]
+
+
+@REGISTRY.extractor("image", "composition", _THIRDS_DESCRIPTORS)
+def rule_of_thirds(ctx: ImageContext) -> dict[str, float]:
+    """Mean brightness and saturation of the inner third rectangle, Machajdik & Hanbury's (2010)
+    rule-of-thirds features (the region a photographer's subject tends to occupy)."""
+    rows, cols = ctx.height, ctx.width
+    inner = ctx.hsv[round(rows / 3): round(2 * rows / 3), round(cols / 3): round(2 * cols / 3)]
+    return {"thirds_brightness": float(inner[..., 2].mean(dtype=np.float64)),
+            "thirds_saturation": float(inner[..., 1].mean(dtype=np.float64))}
+
+
+# --------------------------------------------------------------------------------------------------
+# Saliency layout (spectral residual)
+
+#: Side of the square image on which spectral-residual saliency is computed (Hou & Zhang 2007).
+SALIENCY_SIDE = 64
+_POWER_POINTS = np.array([(1 / 3, 1 / 3), (2 / 3, 1 / 3), (1 / 3, 2 / 3), (2 / 3, 2 / 3)])
+_MAX_THIRDS_DISTANCE = math.sqrt(2) / 3  # from a corner to its nearest power point
+
+_SALIENCY_DESCRIPTORS = [
+    _composition("saliency_centroid_x", "Saliency centre (x)", "image width, 0-1", 0.0, 1.0, _SALIENCY,
+                 "Horizontal centre of mass of the spectral-residual saliency map; 0 left, 1 right."),
+    _composition("saliency_centroid_y", "Saliency centre (y)", "image height, 0-1", 0.0, 1.0, _SALIENCY,
+                 "Vertical centre of mass of the saliency map; 0 top, 1 bottom."),
+    _composition("saliency_thirds_distance", "Saliency off the thirds", "0-1", 0.0, 1.0, _SALIENCY,
+                 "Distance from the saliency centre of mass to the nearest rule-of-thirds "
+                 "intersection, in relative coordinates, divided by its maximum sqrt(2)/3: 0 on a "
+                 "power point, 0.5 at the image centre, 1 in a corner."),
+]
+
+
+def spectral_residual_saliency(grey: np.ndarray, *, side: int = SALIENCY_SIDE) -> np.ndarray:
+    """Spectral-residual saliency map (Hou & Zhang 2007) of a grey image, ``(side, side)`` ``float64``.
+
+    The image (8-bit levels) is area-resized to ``side`` x ``side``; with A and P the amplitude and
+    phase of its 2-D FFT, the residual R = log A - mean3x3(log A) keeps what is unexpected in the
+    log spectrum, and the map is |IFFT(exp(R + iP))|^2 smoothed by a Gaussian (11 x 11, sigma 3), as
+    in OpenCV's ``StaticSaliencySpectralResidual``. ``log1p`` replaces ``log`` so that coefficients
+    of exactly zero amplitude (synthetic images) stay finite; natural images have amplitudes far
+    above 1 on this scale, where the two agree.
+    """
+    small = cv2.resize(np.asarray(grey), (side, side), interpolation=cv2.INTER_AREA)
+    spectrum = scipy.fft.fft2(small.astype(np.float64))
+    log_amplitude = np.log1p(np.abs(spectrum))  # see the note on log1p above
+    residual = log_amplitude - cv2.blur(log_amplitude, (3, 3), borderType=cv2.BORDER_REPLICATE)
+    amplitude = np.abs(spectrum)
+    # the phase factor exp(iP) = F / |F|; a zero coefficient has no phase and gets 1
+    phase = np.divide(spectrum, amplitude, out=np.ones_like(spectrum), where=amplitude > 0)
+    saliency = np.abs(scipy.fft.ifft2(np.exp(residual) * phase)) ** 2
+    return cv2.GaussianBlur(saliency, (11, 11), 3.0)
+
+
+@REGISTRY.extractor("image", "composition", _SALIENCY_DESCRIPTORS)
+def saliency_layout(ctx: ImageContext) -> dict[str, float]:
+    """Where the salient mass lies: centre of mass of the spectral-residual saliency map and its
+    distance to the nearest rule-of-thirds power point (Machajdik & Hanbury 2010 use the thirds
+    rule as a composition cue). A map without mass (cannot happen for a finite image, kept as a
+    guard) puts the centre in the middle."""
+    saliency = spectral_residual_saliency(ctx.grey)
+    total = float(saliency.sum())
+    coordinates = (np.arange(SALIENCY_SIDE) + 0.5) / SALIENCY_SIDE
+    if total > 0:
+        x = float((saliency.sum(axis=0) * coordinates).sum()) / total
+        y = float((saliency.sum(axis=1) * coordinates).sum()) / total
+    else:
+        x = y = 0.5
+    distance = float(np.min(np.hypot(_POWER_POINTS[:, 0] - x, _POWER_POINTS[:, 1] - y)))
+    return {"saliency_centroid_x": x, "saliency_centroid_y": y,
+            "saliency_thirds_distance": min(1.0, distance / _MAX_THIRDS_DISTANCE)}

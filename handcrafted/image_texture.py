@@ -1,0 +1,521 @@
+"""Texture descriptors of an image: GLCM, LBP, edges, Tamura features and the Fourier spectrum.
+
+Each extractor receives a :class:`handcrafted.image.ImageContext` and returns a dict of its
+descriptors. All are computed on the luma image at its own resolution, so they depend on scale:
+compare images of similar size (the bundled corpora are 224 px on the longest side).
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+import cv2
+import numpy as np
+import scipy.fft
+
+from handcrafted.registry import REGISTRY, Descriptor
+
+if TYPE_CHECKING:
+    from handcrafted.image import ImageContext
+
+_HARALICK = ("Haralick, Shanmugam & Dinstein (1973), IEEE Trans. SMC 3(6):610-621; "
+             "skimage.feature.graycomatrix")
+_LBP = ("Ojala, Pietikäinen & Mäenpää (2002), IEEE TPAMI 24(7):971-987; "
+        "skimage.feature.local_binary_pattern")
+_CANNY = "Canny (1986), IEEE TPAMI 8(6):679-698; edge density as in Machajdik & Hanbury (2010)"
+_TAMURA = ("Tamura, Mori & Yamawaki (1978), IEEE Trans. SMC 8(6):460-473; "
+           "Machajdik & Hanbury (2010), ACM MM")
+_SPECTRUM = ("Field (1987), JOSA A 4(12):2379-2394; Graham & Field (2007), Spatial Vision 21:149-164; "
+             "Redies, Hasenstein & Denzler (2007), Spatial Vision 21:137-148")
+
+
+def _texture(name: str, label: str, unit: str, low: float, high: float, reference: str,
+             description: str = "") -> Descriptor:
+    return Descriptor(name, label, unit, (low, high), "image", "texture", reference, description)
+
+
+# --------------------------------------------------------------------------------------------------
+# Grey-level co-occurrence matrix
+
+#: Pixel distances and angles (radians) of the co-occurrence offsets; properties are averaged over
+#: all 12 matrices, which makes them approximately rotation invariant (Haralick et al. 1973).
+GLCM_DISTANCES = (1, 2, 4)
+GLCM_ANGLES = (0.0, math.pi / 4, math.pi / 2, 3 * math.pi / 4)
+
+_AVERAGED = " Averaged over distances 1, 2, 4 px and angles 0, 45, 90, 135 degrees on luma quantised to " \
+            "32 levels; symmetric, normalised matrices."
+_GLCM_DESCRIPTORS = [
+    _texture("glcm_contrast", "GLCM contrast", "levels^2", 0.0, 961.0, _HARALICK,
+             "sum P(i,j) (i - j)^2: large for strong local variation." + _AVERAGED),
+    _texture("glcm_dissimilarity", "GLCM dissimilarity", "levels", 0.0, 31.0, _HARALICK,
+             "sum P(i,j) |i - j|." + _AVERAGED),
+    _texture("glcm_homogeneity", "GLCM homogeneity", "0-1", 0.0, 1.0, _HARALICK,
+             "sum P(i,j) / (1 + (i - j)^2): 1 for a flat image." + _AVERAGED),
+    _texture("glcm_energy", "GLCM energy", "0-1", 0.0, 1.0, _HARALICK,
+             "sqrt(ASM)." + _AVERAGED),
+    _texture("glcm_correlation", "GLCM correlation", "-1-1", -1.0, 1.0, _HARALICK,
+             "Linear correlation of the grey levels of pixel pairs; 1 by convention for a matrix whose "
+             "levels do not vary (flat image), as in skimage.feature.graycoprops." + _AVERAGED),
+    _texture("glcm_asm", "GLCM angular second moment", "0-1", 0.0, 1.0, _HARALICK,
+             "sum P(i,j)^2: 1 for a flat image." + _AVERAGED),
+]
+
+
+def glcm_properties(matrices: np.ndarray) -> dict[str, np.ndarray]:
+    """Haralick properties of co-occurrence matrices, as ``skimage.feature.graycoprops`` defines them.
+
+    Parameters
+    ----------
+    matrices : np.ndarray
+        ``(levels, levels, n_distances, n_angles)`` counts or probabilities (each matrix is
+        normalised to sum 1 here; an empty matrix stays 0).
+
+    Returns
+    -------
+    dict[str, np.ndarray]
+        ``contrast``, ``dissimilarity``, ``homogeneity``, ``energy``, ``correlation``, ``ASM``, each
+        ``(n_distances, n_angles)``.
+
+    Notes
+    -----
+    One matrix product instead of one ``graycoprops`` call per property (10x faster, same formulas up
+    to rounding; the test suite checks agreement). Correlation is 1 where a marginal standard
+    deviation is below 1e-15, as in scikit-image.
+    """
+    levels, _, n_distances, n_angles = matrices.shape
+    p = matrices.reshape(levels * levels, n_distances * n_angles).astype(np.float64)
+    sums = p.sum(axis=0)
+    sums[sums == 0] = 1
+    p /= sums
+    # Every property except ASM is a linear functional of P: one matrix product computes them all.
+    # Variances come from second moments; at most 31^2 = 961 they lose nothing to cancellation.
+    # einsum's own loops, not BLAS: the same rounding whatever the thread count
+    moments = np.einsum("wk,kn->wn", _glcm_weights(levels), p)
+    contrast, dissimilarity, homogeneity, mean_i, mean_j, sq_i, sq_j, cross = moments
+    std_i = np.sqrt(np.maximum(sq_i - mean_i ** 2, 0.0))
+    std_j = np.sqrt(np.maximum(sq_j - mean_j ** 2, 0.0))
+    covariance = cross - mean_i * mean_j
+    degenerate = (std_i < 1e-15) | (std_j < 1e-15)
+    correlation = np.ones_like(covariance)
+    correlation[~degenerate] = covariance[~degenerate] / (std_i[~degenerate] * std_j[~degenerate])
+    asm = np.einsum("ij,ij->j", p, p)
+    shape = (n_distances, n_angles)
+    return {
+        "contrast": contrast.reshape(shape),
+        "dissimilarity": dissimilarity.reshape(shape),
+        "homogeneity": homogeneity.reshape(shape),
+        "energy": np.sqrt(asm).reshape(shape),
+        "correlation": correlation.reshape(shape),
+        "ASM": asm.reshape(shape),
+    }
+
+
+@lru_cache(maxsize=4)
+def _glcm_weights(levels: int) -> np.ndarray:
+    """``(8, levels^2)`` weights: (i-j)^2, |i-j|, 1/(1+(i-j)^2), i, j, i^2, j^2, i j."""
+    i, j = (grid.ravel().astype(np.float64) for grid in np.indices((levels, levels)))
+    weights = np.stack([(i - j) ** 2, np.abs(i - j), 1.0 / (1.0 + (i - j) ** 2), i, j, i * i, j * j, i * j])
+    weights.flags.writeable = False
+    return weights
+
+
+@REGISTRY.extractor("image", "texture", _GLCM_DESCRIPTORS)
+def glcm(ctx: ImageContext) -> dict[str, float]:
+    """Haralick's co-occurrence properties of the 32-level luma image (``ctx.grey_levels``), each the
+    mean over 3 distances x 4 angles of symmetric, normalised GLCMs (``skimage.feature.graycomatrix``).
+    """
+    from skimage.feature import graycomatrix
+
+    from handcrafted.image import GLCM_LEVELS
+
+    matrices = graycomatrix(ctx.grey_levels, distances=list(GLCM_DISTANCES), angles=list(GLCM_ANGLES),
+                            levels=GLCM_LEVELS, symmetric=True, normed=False)
+    properties = glcm_properties(matrices)
+    return {
+        "glcm_contrast": float(properties["contrast"].mean()),
+        "glcm_dissimilarity": float(properties["dissimilarity"].mean()),
+        "glcm_homogeneity": float(properties["homogeneity"].mean()),
+        "glcm_energy": float(properties["energy"].mean()),
+        # |r| <= 1 exactly; rounding in the sums can overshoot by an ulp
+        "glcm_correlation": float(np.clip(properties["correlation"].mean(), -1.0, 1.0)),
+        "glcm_asm": float(properties["ASM"].mean()),
+    }
+
+
+# --------------------------------------------------------------------------------------------------
+# Local binary patterns
+
+LBP_POINTS = 8
+LBP_RADIUS = 1.0
+
+
+def _neighbour_bits(grey: np.ndarray, points: int, radius: float) -> list[np.ndarray]:
+    """For each of ``points`` circle neighbours, a ``uint8`` (H, W) map: 1 where the neighbour is >=
+    the centre. Positions as scikit-image: ``(-R sin a, R cos a)`` rounded to 5 decimals, bilinear
+    interpolation, zeros outside the image.
+
+    The interpolated neighbour minus the centre is computed as the weighted sum of the *differences*
+    of its corner pixels from the centre, so a neighbourhood equal to its centre gives exactly 0
+    (bit 1); scikit-image interpolates first, and rounding then decides such ties.
+    """
+    image = np.asarray(grey, dtype=np.float32)
+    rows, cols = image.shape
+    reach = int(math.ceil(radius))
+    padded = cv2.copyMakeBorder(image, reach, reach, reach, reach, cv2.BORDER_CONSTANT, value=0)
+    angles = 2 * np.pi * np.arange(points, dtype=np.float64) / points
+    row_offsets = np.round(-radius * np.sin(angles), 5)
+    col_offsets = np.round(radius * np.cos(angles), 5)
+    differences: dict[tuple[int, int], np.ndarray] = {}
+
+    def difference(dr: int, dc: int) -> np.ndarray:
+        """Pixel at offset (dr, dc) minus the centre pixel, zeros outside the image."""
+        if (dr, dc) not in differences:
+            shifted = padded[reach + dr: reach + dr + rows, reach + dc: reach + dc + cols]
+            differences[dr, dc] = cv2.subtract(shifted, image)
+        return differences[dr, dc]
+
+    bits = []
+    for row_offset, col_offset in zip(row_offsets, col_offsets):
+        low_r, low_c = math.floor(row_offset), math.floor(col_offset)
+        frac_r, frac_c = row_offset - low_r, col_offset - low_c
+        corners = [((low_r, low_c), (1 - frac_r) * (1 - frac_c)),
+                   ((low_r, low_c + 1), (1 - frac_r) * frac_c),
+                   ((low_r + 1, low_c), frac_r * (1 - frac_c)),
+                   ((low_r + 1, low_c + 1), frac_r * frac_c)]
+        # Corners of equal weight are summed first: their integer differences add exactly, so
+        # symmetric ties (e.g. +3 and -3) give exactly 0 whatever the rounding of the weighting
+        # (OpenCV's SIMD code may fuse multiply-adds).
+        groups: dict[np.float32, np.ndarray] = {}
+        for offset, weight in corners:
+            if weight == 0.0 or offset == (0, 0):  # the centre's own difference is 0
+                continue
+            w = np.float32(weight)
+            term = difference(*offset)
+            groups[w] = term if w not in groups else cv2.add(groups[w], term)
+        relative = None
+        for w, total in groups.items():
+            term = total if w == 1 else total * w
+            relative = term if relative is None else relative + term
+        if relative is None:
+            bits.append(np.ones((rows, cols), dtype=np.uint8))
+        else:
+            bits.append(cv2.compare(relative, 0.0, cv2.CMP_GE) & np.uint8(1))
+    return bits
+
+
+@lru_cache(maxsize=4)
+def _uniform_lut(points: int) -> np.ndarray:
+    """Pattern code (bit p = neighbour p) -> uniform LBP value, scikit-image's convention."""
+    lut = np.empty(2 ** points, dtype=np.uint8)
+    for code in range(2 ** points):
+        bits = [(code >> p) & 1 for p in range(points)]
+        changes = sum(bits[p] != bits[p + 1] for p in range(points - 1))
+        lut[code] = sum(bits) if changes <= 2 else points + 1
+    lut.flags.writeable = False
+    return lut
+
+
+def uniform_lbp(grey: np.ndarray, *, points: int = LBP_POINTS, radius: float = LBP_RADIUS) -> np.ndarray:
+    """Uniform local binary patterns, as ``skimage.feature.local_binary_pattern(grey, points, radius,
+    method="uniform")`` defines them, with exact ties.
+
+    Parameters
+    ----------
+    grey : np.ndarray
+        ``(H, W)`` grey image (any real dtype; computed in ``float32``).
+    points, radius : int, float
+        ``points`` (1 .. 16) neighbours on a circle of ``radius`` px.
+
+    Returns
+    -------
+    np.ndarray
+        ``(H, W)`` ``uint8`` codes in 0 .. ``points + 1``: the number of neighbours >= the centre for
+        uniform patterns (at most 2 bit changes along the neighbour sequence p = 0 .. P-1,
+        scikit-image's reading of Ojala et al.), ``points + 1`` otherwise.
+
+    Notes
+    -----
+    Same neighbour positions and interpolation as scikit-image, computed with whole-array OpenCV
+    operations (about 10x faster). One deliberate difference: the interpolated neighbour minus the
+    centre is the weighted sum of the corner pixels' differences from the centre, so a neighbourhood
+    equal to its centre gives exactly 0 (bit 1). scikit-image interpolates first and lets rounding
+    decide such ties, differently from row to row. Away from exact ties the codes are identical.
+    """
+    if not 1 <= points <= 16:
+        raise ValueError(f"points must be in 1 .. 16, got {points}")
+    code = np.zeros(np.shape(grey), dtype=np.uint16)
+    for p, bit in enumerate(_neighbour_bits(grey, points, radius)):
+        code |= bit.astype(np.uint16) << p
+    return _uniform_lut(points)[code]
+
+
+def _uniform_lbp_histogram(grey: np.ndarray) -> np.ndarray:
+    """Counts of the 10 uniform LBP values (P = 8, R = 1): a histogram of the 8-bit patterns, then
+    summed through the pattern -> uniform-value table, without building the LBP image."""
+    code = np.zeros(np.shape(grey), dtype=np.uint8)
+    for p, bit in enumerate(_neighbour_bits(grey, LBP_POINTS, LBP_RADIUS)):
+        code |= bit << p
+    patterns = cv2.calcHist([code], [0], None, [256], [0, 256]).ravel().astype(np.int64)
+    return np.bincount(_uniform_lut(LBP_POINTS), weights=patterns, minlength=LBP_POINTS + 2)
+
+
+_LBP_DESCRIPTORS = [
+    _texture("lbp_entropy", "LBP entropy", "bits", 0.0, math.log2(LBP_POINTS + 2), _LBP,
+             "Shannon entropy of the histogram of the 10 uniform LBP codes (P = 8 neighbours, R = 1 px): "
+             "0 for a flat image, up to log2(10) = 3.32 bits for varied micro-texture."),
+    _texture("lbp_nonuniform_fraction", "Non-uniform LBP share", "fraction, 0-1", 0.0, 1.0, _LBP,
+             "Share of pixels whose 8-neighbour pattern has more than 2 bit changes (noise, corners, "
+             "fine irregular texture)."),
+]
+
+
+@REGISTRY.extractor("image", "texture", _LBP_DESCRIPTORS)
+def lbp(ctx: ImageContext) -> dict[str, float]:
+    """Entropy of the uniform LBP histogram (P = 8, R = 1) and the share of non-uniform patterns."""
+    counts = _uniform_lbp_histogram(ctx.grey)
+    total = counts.sum()
+    shares = counts[counts > 0] / total
+    entropy = float(-(shares * np.log2(shares)).sum())
+    return {"lbp_entropy": max(0.0, entropy),
+            "lbp_nonuniform_fraction": float(counts[LBP_POINTS + 1] / total)}
+
+
+# --------------------------------------------------------------------------------------------------
+# Edges
+
+
+@REGISTRY.extractor("image", "texture", [
+    _texture("edge_density", "Edge density", "fraction, 0-1", 0.0, 1.0, _CANNY,
+             "Share of pixels on Canny edges (Gaussian sigma 1 px, hysteresis thresholds 50 / 150 on "
+             "the L2 Sobel magnitude of 8-bit luma); 0 for a flat image."),
+])
+def edge_density(ctx: ImageContext) -> dict[str, float]:
+    """Fraction of edge pixels in ``ctx.edges`` (see :attr:`ImageContext.edges` for the thresholds)."""
+    edges = ctx.edges
+    return {"edge_density": np.count_nonzero(edges) / edges.size}
+
+
+# --------------------------------------------------------------------------------------------------
+# Tamura coarseness, contrast, directionality
+
+#: Coarseness scales k = 1 .. 5: windows of 2^k px (2 .. 32 px).
+TAMURA_SCALES = 5
+#: Directionality: orientation histogram bins over [0, pi) and the gradient magnitude threshold
+#: (grey levels, Prewitt magnitude (|dH| + |dV|) / 2) above which a pixel votes, as in Tamura et al.
+TAMURA_BINS = 16
+TAMURA_THRESHOLD = 12.0
+
+
+@lru_cache(maxsize=8)
+def _directionality_normaliser(bins: int) -> float:
+    """Largest possible sum_b d(b, peak)^2 H(b) over histograms whose peak is bin ``peak``.
+
+    The sum grows when mass moves away from the peak, but no bin may exceed the peak: the maximum
+    spreads mass 1/n over the peak and the n - 1 bins farthest from it, for the best n.
+    """
+    distances = np.array([min(b, bins - b) for b in range(1, bins)], dtype=np.float64) * math.pi / bins
+    farthest = np.sort(distances ** 2)[::-1]
+    return max(float(farthest[: n - 1].sum()) / n for n in range(2, bins + 1))
+
+
+_TAMURA_DESCRIPTORS = [
+    _texture("tamura_coarseness", "Tamura coarseness", "px", 2.0, 2.0 ** TAMURA_SCALES, _TAMURA,
+             "Mean over pixels of the window size 2^k (k = 1..5) at which the difference between the "
+             "means of adjacent windows (horizontal or vertical) is largest: the typical size of "
+             "texture elements. Ties go to the larger window, so a flat image gets 32."),
+    _texture("tamura_contrast", "Tamura contrast", "grey levels", 0.0, 127.5, _TAMURA,
+             "sigma / kurtosis^(1/4) of 8-bit luma: spread, discounted for peaky histograms; 0 for a "
+             "flat image, 127.5 for a half-black, half-white one."),
+    _texture("tamura_directionality", "Tamura directionality", "0-1", 0.0, 1.0, _TAMURA,
+             "1 - r sum_phi d(phi, phi_peak)^2 H(phi) over a 16-bin histogram of Prewitt edge "
+             "orientations with magnitude >= 12 (single-peak form); r scales the worst histogram to "
+             "0. 1: all edges share one orientation; an even spread gives about 0.47; 0 without edges."),
+]
+
+
+def tamura_coarseness(grey: np.ndarray, *, scales: int = TAMURA_SCALES) -> float:
+    """Tamura coarseness of an 8-bit grey image, in pixels (range 2 .. 2^scales).
+
+    For k = 1 .. scales and every pixel, E_k is the largest of the absolute differences between the
+    means of the two 2^k x 2^k windows on either side of the pixel, horizontally and vertically
+    (windows adjacent at the pixel); S_best = 2^k for the k with the largest E_k (ties: the larger
+    k). Coarseness is the mean of S_best. Window sums are integer ``cv2.boxFilter`` outputs on the
+    image mirrored at its borders (``cv2.BORDER_REFLECT_101``); comparing sums scaled by
+    4^(scales - k) instead of float means makes every comparison, ties included, exact.
+    """
+    values = np.ascontiguousarray(grey, dtype=np.uint8)
+    if scales > 5:  # 255 * 4^5 * 4^(scales-1) must fit in int32
+        raise ValueError("scales must be at most 5")
+    rows, cols = values.shape
+    margin = 2 ** scales
+    padded = cv2.copyMakeBorder(values, margin, margin, margin, margin, cv2.BORDER_REFLECT_101)
+    inner_rows, inner_cols = slice(margin, margin + rows), slice(margin, margin + cols)
+    best = best_k = None
+    for k in range(1, scales + 1):
+        half = 2 ** (k - 1)
+        # sums[y, x] adds rows [y - half, y + half) x cols [x - half, x + half), so the windows
+        # right / left of pixel x are centred at x + half / x - half (likewise below / above).
+        sums = cv2.boxFilter(padded, cv2.CV_32S, (2 * half, 2 * half), normalize=False,
+                             borderType=cv2.BORDER_REFLECT_101)
+        horizontal = cv2.absdiff(sums[inner_rows, margin + half: margin + half + cols],
+                                 sums[inner_rows, margin - half: margin - half + cols])
+        vertical = cv2.absdiff(sums[margin + half: margin + half + rows, inner_cols],
+                               sums[margin - half: margin - half + rows, inner_cols])
+        energy = cv2.max(horizontal, vertical)
+        energy <<= 2 * (scales - k)  # window areas differ by 4 per scale: compare means exactly
+        if best is None:
+            best, best_k = energy, np.full((rows, cols), k, dtype=np.uint8)
+            continue
+        larger_or_tied = cv2.compare(energy, best, cv2.CMP_GE)  # ties go to the larger k
+        cv2.copyTo(np.full_like(best_k, k), larger_or_tied, best_k)
+        best = cv2.max(best, energy)
+    counts = cv2.calcHist([best_k], [0], None, [scales + 1], [0, scales + 1]).ravel()
+    return float((counts.astype(np.float64) * 2.0 ** np.arange(scales + 1)).sum()) / best_k.size
+
+
+def tamura_contrast(grey: np.ndarray) -> float:
+    """Tamura contrast sigma / alpha4^(1/4) = sigma^2 / mu4^(1/4) of 8-bit grey levels (alpha4 the
+    kurtosis, mu4 the fourth central moment); 0 when sigma = 0."""
+    histogram = cv2.calcHist([np.ascontiguousarray(grey, dtype=np.uint8)], [0], None, [256], [0, 256])
+    return _tamura_contrast(histogram.ravel().astype(np.float64))
+
+
+def _tamura_contrast(histogram: np.ndarray) -> float:
+    """Tamura contrast from the 256-bin histogram of 8-bit grey levels (exact moments)."""
+    levels = np.arange(256, dtype=np.float64)
+    n = histogram.sum()
+    deviation = levels - float((histogram * levels).sum()) / n
+    squared = deviation * deviation
+    variance = float((histogram * squared).sum()) / n
+    if variance == 0.0:
+        return 0.0
+    fourth = float((histogram * squared * squared).sum()) / n
+    return variance / fourth ** 0.25
+
+
+def tamura_directionality(grey: np.ndarray, *, bins: int = TAMURA_BINS,
+                          threshold: float = TAMURA_THRESHOLD) -> float:
+    """Tamura directionality in [0, 1], single-peak form.
+
+    Prewitt derivatives dH, dV give the magnitude (|dH| + |dV|) / 2 and the orientation
+    atan2(dV, dH) mod pi; pixels with magnitude >= ``threshold`` fill a ``bins``-bin orientation
+    histogram H (normalised). With phi_p its peak and d the circular distance between orientations,
+    F = 1 - sum d(phi, phi_p)^2 H(phi) / r, with r the largest value the sum can take, so F = 1 when
+    all edges share one orientation bin. An image without edges has no direction: F = 0.
+    """
+    values = np.asarray(grey, dtype=np.float32)
+    kernel = np.array([[-1, 0, 1]] * 3, dtype=np.float32)
+    d_h = cv2.filter2D(values, -1, kernel, borderType=cv2.BORDER_REFLECT_101)
+    d_v = cv2.filter2D(values, -1, -kernel.T, borderType=cv2.BORDER_REFLECT_101)
+    strong = cv2.compare(cv2.add(cv2.absdiff(d_h, 0), cv2.absdiff(d_v, 0)), 2 * threshold, cv2.CMP_GE)
+    n_strong = cv2.countNonZero(strong)
+    if n_strong == 0:
+        return 0.0
+    # cv2.phase gives [0, 360) degrees (about 0.3 degree accurate, far below the 11.25-degree bins);
+    # bins over [0, 360) are folded in pairs onto orientation bins over [0, 180).
+    degrees = cv2.phase(d_h, d_v, angleInDegrees=True)
+    index = np.minimum(degrees * np.float32(2 * bins / 360.0), np.float32(2 * bins - 1)).astype(np.uint8)
+    counts = cv2.calcHist([index], [0], strong, [2 * bins], [0, 2 * bins]).ravel()
+    histogram = (counts[:bins] + counts[bins: 2 * bins]).astype(np.float64) / n_strong
+    peak = int(np.argmax(histogram))
+    steps = np.abs(np.arange(bins) - peak)
+    distance = np.minimum(steps, bins - steps) * (math.pi / bins)
+    spread = float((distance ** 2 * histogram).sum())
+    return min(1.0, max(0.0, 1.0 - spread / _directionality_normaliser(bins)))
+
+
+@REGISTRY.extractor("image", "texture", _TAMURA_DESCRIPTORS)
+def tamura(ctx: ImageContext) -> dict[str, float]:
+    """Tamura et al.'s (1978) coarseness, contrast and directionality of 8-bit luma."""
+    grey = ctx.grey
+    return {"tamura_coarseness": tamura_coarseness(grey),
+            "tamura_contrast": _tamura_contrast(ctx.grey_histogram),
+            "tamura_directionality": tamura_directionality(grey)}
+
+
+# --------------------------------------------------------------------------------------------------
+# Fourier spectrum
+
+#: Radial frequency (cycles/pixel) above which spectral energy counts as high-frequency: half the
+#: Nyquist frequency.
+HIGH_FREQUENCY = 0.25
+#: Fit range of the spectral slope, cycles/pixel (4.5 to 56 cycles per 224-px image), split into 16
+#: log-spaced bins. It stops at 0.25 because JPEG quantisation removes much of the energy above it.
+SLOPE_RANGE = (0.02, 0.25)
+SLOPE_BINS = 16
+
+
+class _SpectralLayout:
+    """Per image shape: the Hann window and the rfft2 coefficients sorted by radial frequency, so
+    that the power in any frequency annulus is a difference of one cumulative sum."""
+
+    def __init__(self, rows: int, cols: int) -> None:
+        self.window = cv2.createHanningWindow((cols, rows), cv2.CV_32F)
+        radius = np.sqrt(np.fft.fftfreq(rows)[:, None] ** 2 + np.fft.rfftfreq(cols)[None, :] ** 2).ravel()
+        # rfft2 stores one of each conjugate pair: interior columns stand for two coefficients.
+        weight = np.full((rows, cols // 2 + 1), 2.0)
+        weight[:, 0] = 1.0
+        if cols % 2 == 0:
+            weight[:, -1] = 1.0
+        self.order = np.argsort(radius, kind="stable")
+        radius, weight = radius[self.order], weight.ravel()[self.order]
+        self.weight = weight
+        self.first_nonzero = int(np.searchsorted(radius, 0.0, side="right"))  # skips DC
+        self.first_high = int(np.searchsorted(radius, HIGH_FREQUENCY, side="right"))
+        self.band_bounds = np.searchsorted(radius, np.geomspace(*SLOPE_RANGE, SLOPE_BINS + 1), side="left")
+        cumulative_weight = np.concatenate(([0.0], np.cumsum(weight)))
+        self.band_weight = np.diff(cumulative_weight[self.band_bounds])
+        log_radius = np.log10(np.maximum(radius, SLOPE_RANGE[0]))  # below the range: never read
+        cumulative_log = np.concatenate(([0.0], np.cumsum(weight * log_radius)))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            self.band_log_f = np.diff(cumulative_log[self.band_bounds]) / self.band_weight
+        for array in (self.window, self.order, self.weight, self.band_bounds, self.band_weight,
+                      self.band_log_f):
+            array.flags.writeable = False
+
+
+@lru_cache(maxsize=16)
+def _spectral_layout(rows: int, cols: int) -> _SpectralLayout:
+    return _SpectralLayout(rows, cols)
+
+
+_SPECTRUM_DESCRIPTORS = [
+    _texture("spectral_high_frequency", "High-frequency energy", "fraction, 0-1", 0.0, 1.0, _SPECTRUM,
+             "Share of the (Hann-windowed, mean-removed) luma power spectrum above 0.25 cycles/pixel; "
+             "0 for a flat image."),
+    _texture("spectral_slope", "Spectral slope", "log10 power / log10 frequency", -6.0, 2.0, _SPECTRUM,
+             "Slope of the radially averaged power spectrum in log-log coordinates between 0.02 and "
+             "0.25 cycles/pixel: about -2 for natural scenes and much art (Redies et al. 2007), "
+             "steeper for smooth images, 0 for white noise. 0 by convention when fewer than 3 "
+             "frequency bands carry power (flat or tiny images)."),
+]
+
+
+@REGISTRY.extractor("image", "texture", _SPECTRUM_DESCRIPTORS)
+def spectrum(ctx: ImageContext) -> dict[str, float]:
+    """High-frequency energy share and the 1/f^alpha slope of the luma power spectrum.
+
+    The luma (0-1) has its mean removed and is multiplied by a 2-D Hann window, so the image border
+    adds no spurious high frequencies; the power |F|^2 of its real 2-D FFT is radially binned.
+    The slope is the least-squares line through (mean log10 f, log10 mean power) of 16 log-spaced
+    bands from 0.02 to 0.25 cycles/pixel (Redies et al. 2007 fit 10-256 cycles/image on 1024 px).
+    """
+    grey = ctx.grey_float
+    layout = _spectral_layout(*grey.shape)
+    centred = cv2.multiply(cv2.subtract(grey, float(grey.mean(dtype=np.float64))), layout.window)
+    coefficients = scipy.fft.rfft2(centred).ravel()[layout.order]
+    power = (coefficients.real.astype(np.float64) ** 2 + coefficients.imag.astype(np.float64) ** 2)
+    cumulative = np.concatenate(([0.0], np.cumsum(power * layout.weight)))
+    total = cumulative[-1] - cumulative[layout.first_nonzero]  # DC: what the window leaves of the mean
+    high = (cumulative[-1] - cumulative[layout.first_high]) / total if total > 0 else 0.0
+    band_power = np.diff(cumulative[layout.band_bounds])
+    usable = (layout.band_weight > 0) & (band_power > 0)
+    slope = 0.0
+    if np.count_nonzero(usable) >= 3:
+        x = layout.band_log_f[usable]
+        y = np.log10(band_power[usable] / layout.band_weight[usable])
+        x_centred = x - x.mean()
+        slope = float((x_centred * (y - y.mean())).sum() / (x_centred ** 2).sum())
+    return {"spectral_high_frequency": min(1.0, max(0.0, float(high))), "spectral_slope": slope}
