@@ -7,7 +7,7 @@ TORCH_PIN  = torch==2.13.0
 DEB_PKGS   = fluidsynth fluid-soundfont-gm ffmpeg libsndfile1
 OUT       ?= outputs/demo
 
-.PHONY: setup system-deps demo test test-slow bench clean
+.PHONY: setup system-deps demo test test-slow lint bench clean
 
 system-deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -28,8 +28,11 @@ setup: system-deps $(BIN)/resonance
 demo: setup
 	$(BIN)/resonance demo --out $(OUT)
 
-test: setup
+test: setup lint
 	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff check resonance handcrafted attribution studies tests benchmarks
 
 test-slow: setup
 	$(BIN)/python -m pytest -q -m slow

@@ -69,8 +69,8 @@ def choose_files(data: Path, n_images: int, n_clips: int) -> tuple[list[str], li
 def naive_image(rgb):  # noqa: ANN001, ANN201 -- runs in the child only
     """Every family from the raw RGB, each converting it again (scikit-image, the usual way)."""
     import numpy as np
-    from scipy.cluster.vq import kmeans2
     from scipy import ndimage
+    from scipy.cluster.vq import kmeans2
     from skimage import color, feature, filters, measure, transform
 
     out = {}

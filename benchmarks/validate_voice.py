@@ -33,8 +33,14 @@ import numpy as np
 from scipy import stats
 
 from handcrafted.audio import AudioContext, describe_audio
-from handcrafted.pitch import (glottal_pulses, harmonics_to_noise_db, jitter_local, pulse_amplitudes,
-                              shimmer_local, track_f0)
+from handcrafted.pitch import (
+    glottal_pulses,
+    harmonics_to_noise_db,
+    jitter_local,
+    pulse_amplitudes,
+    shimmer_local,
+    track_f0,
+)
 from handcrafted.registry import REGISTRY
 from resonance.io.audio import load_audio
 from resonance.paths import data_root

@@ -12,10 +12,10 @@ Importing this package registers the built-in descriptors (it imports :mod:`hand
 :mod:`handcrafted.audio`); it never imports torch.
 """
 
-from handcrafted.registry import AUDIO_GROUPS, IMAGE_GROUPS, REGISTRY, Descriptor, Registry
 from handcrafted.audio import describe_audio  # noqa: E402  (registers the audio descriptors)
-from handcrafted.image import describe_image  # noqa: E402  (registers the image descriptors)
 from handcrafted.extract import ExtractConfig, ExtractResult, extract_features, read_features  # noqa: E402
+from handcrafted.image import describe_image  # noqa: E402  (registers the image descriptors)
+from handcrafted.registry import AUDIO_GROUPS, IMAGE_GROUPS, REGISTRY, Descriptor, Registry
 
 
 def _codec_sensitive_names() -> list[str]:

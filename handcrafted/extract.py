@@ -631,6 +631,7 @@ def _frame(rows: list[dict[str, Any]], columns: Sequence[str]) -> pd.DataFrame:
 def _write_table(frame: pd.DataFrame, path: Path, provenance: Mapping[str, Any]) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
+
     from resonance.io import atomic_path
 
     table = pa.Table.from_pandas(frame, preserve_index=False)

@@ -237,14 +237,14 @@ def test_feelingblue_official_split_is_not_artist_disjoint(shared_data):
 def test_feelingblue_synthetic(tmp_path):
     corpora = tmp_path / "corpora"
     _touch(corpora / "feelingblue_relative_scores.csv", (
-        "emotion,image_id,filename,score\n"
-        "fear,image_0,a_one.jpg,0.5\n"
-        "sadness,image_0,a_one.jpg,-0.5\n"
-        "anger,image_1,b_two.jpg,-1\n"
-        "happiness,image_2,c_three.jpg,1.7\n"
-        "disgust,image_3,d_absent.jpg,0.1\n"
-        "fear,image_4,e_five.jpg,zero\n"
-    ).encode())
+        b"emotion,image_id,filename,score\n"
+        b"fear,image_0,a_one.jpg,0.5\n"
+        b"sadness,image_0,a_one.jpg,-0.5\n"
+        b"anger,image_1,b_two.jpg,-1\n"
+        b"happiness,image_2,c_three.jpg,1.7\n"
+        b"disgust,image_3,d_absent.jpg,0.1\n"
+        b"fear,image_4,e_five.jpg,zero\n"
+    ))
     _touch(corpora / "feelingblue_splits.json",
            json.dumps({"train": ["a_one.jpg", "c_three.jpg"], "valid": ["b_two.jpg"]}).encode())
     for name in ("a_one.jpg", "b_two.jpg", "c_three.jpg", "e_five.jpg", "f_stray.jpg"):
@@ -307,21 +307,21 @@ def test_generic_manifest(tmp_path):
     for name in ("a.jpg", "b.jpg", "c.jpg", "d.jpg", "e.jpg", "f.jpg", "g.jpg", "h.jpg", "i.bin"):
         _touch(tmp_path / "img" / name, name.encode())
     _touch(tmp_path / "manifest.csv", (
-        "path,emotion,valence,arousal,dominance,group\n"
-        "img/a.jpg,happy,,,,artist1\n"          # 2 category
-        "img/b.jpg,,0.2,0.9,,\n"                # 3 VA only
-        "img/c.jpg,fear,0.1,0.8,0.3,artist1\n"  # 4 category + VAD
-        ",happy,,,,\n"                          # 5 missing path
-        "img/d.jpg,,0.2,high,,\n"               # 6 unparseable
-        "img/e.jpg,,1.2,0.5,,\n"                # 7 outside [0, 1]
-        "img/f.jpg,,,,,\n"                      # 8 no label
-        "img/missing.jpg,sad,,,,\n"             # 9 file absent
-        "img/g.jpg,happy,,,,\n"                 # 10 conflicting with 11
-        "img/g.jpg,sad,,,,\n"                   # 11
-        "img/h.jpg,bored,,,,\n"                 # 12 unknown label
-        "img/i.bin,sad,,,,\n"                   # 13 unsupported
-        "img/a.jpg,happy,,,,artist1\n"          # 14 duplicate row, same label
-    ).encode())
+        b"path,emotion,valence,arousal,dominance,group\n"
+        b"img/a.jpg,happy,,,,artist1\n"          # 2 category
+        b"img/b.jpg,,0.2,0.9,,\n"                # 3 VA only
+        b"img/c.jpg,fear,0.1,0.8,0.3,artist1\n"  # 4 category + VAD
+        b",happy,,,,\n"                          # 5 missing path
+        b"img/d.jpg,,0.2,high,,\n"               # 6 unparseable
+        b"img/e.jpg,,1.2,0.5,,\n"                # 7 outside [0, 1]
+        b"img/f.jpg,,,,,\n"                      # 8 no label
+        b"img/missing.jpg,sad,,,,\n"             # 9 file absent
+        b"img/g.jpg,happy,,,,\n"                 # 10 conflicting with 11
+        b"img/g.jpg,sad,,,,\n"                   # 11
+        b"img/h.jpg,bored,,,,\n"                 # 12 unknown label
+        b"img/i.bin,sad,,,,\n"                   # 13 unsupported
+        b"img/a.jpg,happy,,,,artist1\n"          # 14 duplicate row, same label
+    ))
     _touch(tmp_path / "happy" / "ignored.jpg")  # a manifest wins over class folders
     adapter = GenericAdapter()
     assert adapter.detect(tmp_path)

@@ -4,7 +4,6 @@ Kaggle layouts built from real recordings (see tests/speech_fixtures.py)."""
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 
 import pytest
 

@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 
 from handcrafted.audio import AudioContext, describe_audio
-from handcrafted.pitch import (glottal_pulses, jitter_local, pulse_amplitudes, shimmer_local,
-                               track_f0)
+from handcrafted.pitch import glottal_pulses, jitter_local, pulse_amplitudes, shimmer_local, track_f0
 from handcrafted.registry import AUDIO_GROUPS, REGISTRY
 from resonance.errors import ParameterError
 

@@ -108,3 +108,12 @@ def test_continuous_label_distribution_follows_its_point():
     label = from_va(0.06, 0.29, vad_source="test")
     assert label.emotion == "sadness"
     assert sum(label.distribution.values()) == pytest.approx(1.0)
+
+
+def test_ties_go_to_the_sources_preferred_category():
+    votes = {"awe": 1, "excitement": 1, "fear": 1}
+    assert from_distribution(votes).emotion == "fear"  # CATEGORIES order
+    preferred = from_distribution(votes, preferred="excitement")
+    assert preferred.emotion == "excitement"
+    assert preferred.distribution["excitement"] == pytest.approx(1 / 3)  # the shares stay exact
+    assert from_distribution({"awe": 2, "fear": 1}, preferred="fear").emotion == "awe"  # no tie, no override

@@ -13,8 +13,14 @@ import pytest
 import soundfile as sf
 from PIL import Image
 
-from handcrafted.extract import (CHECKPOINT_SUFFIX, METADATA_KEY, ExtractConfig, extract_features,
-                                 failures_path, read_features)
+from handcrafted.extract import (
+    CHECKPOINT_SUFFIX,
+    METADATA_KEY,
+    ExtractConfig,
+    extract_features,
+    failures_path,
+    read_features,
+)
 from resonance.errors import ParameterError
 from resonance.io import sha256_file
 

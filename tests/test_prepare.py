@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
-from PIL import Image
 from typer.testing import CliRunner
 
 from resonance.cli.main import app

@@ -10,7 +10,13 @@ import pytest
 
 from resonance.data.adapters.probes import ProbesAdapter
 from resonance.data.probes import (
-    CSV_COLUMNS, ProbeConfig, colour_vad, generate_probes, probe_table, render_sound, sound_va,
+    CSV_COLUMNS,
+    ProbeConfig,
+    colour_vad,
+    generate_probes,
+    probe_table,
+    render_sound,
+    sound_va,
 )
 from resonance.data.records import Adapter, Item, Rejection
 from resonance.errors import ParameterError

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -18,9 +18,9 @@ def prepare(
                                                       "(dvisa, feelingblue, ravdess, tess, cremad, savee, "
                                                       "emopia, kaggle, generic, probes).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Dataset folder to write.")],
-    limit: Annotated[Optional[int], typer.Option(help="At most N items per corpus (seeded sample).")] = None,
+    limit: Annotated[int | None, typer.Option(help="At most N items per corpus (seeded sample).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the split and the --limit sample.")] = 0,
-    holdout_corpus: Annotated[Optional[str], typer.Option(help="Send this whole corpus to the test split.")] = None,
+    holdout_corpus: Annotated[str | None, typer.Option(help="Send this whole corpus to the test split.")] = None,
     workers: Annotated[int, typer.Option(help="Decoding processes.")] = 2,
 ) -> None:
     """Scan, validate and unify corpora into OUT: manifest.parquet, rejected.csv, datasheet.md."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -15,8 +15,8 @@ console = Console(width=None if Console().is_terminal else 160)
 
 @app.command()
 def describe(
-    modality: Annotated[Optional[str], typer.Option(help="image or audio (default both).")] = None,
-    group: Annotated[Optional[list[str]], typer.Option(help="Only these groups.")] = None,
+    modality: Annotated[str | None, typer.Option(help="image or audio (default both).")] = None,
+    group: Annotated[list[str] | None, typer.Option(help="Only these groups.")] = None,
     fmt: Annotated[str, typer.Option("--format", help="table or csv.")] = "table",
 ) -> None:
     """Print the descriptor registry: names, units, ranges and references."""
@@ -42,10 +42,10 @@ def describe(
 def extract(
     dataset: Annotated[Path, typer.Argument(help="Dataset folder written by `resonance data prepare`.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Parquet file to write.")],
-    group: Annotated[Optional[list[str]], typer.Option(help="Only these descriptor groups.")] = None,
+    group: Annotated[list[str] | None, typer.Option(help="Only these descriptor groups.")] = None,
     workers: Annotated[int, typer.Option(help="Processes on this machine.")] = 2,
-    scheduler: Annotated[Optional[str], typer.Option(help="Dask scheduler address, e.g. tcp://host:8786.")] = None,
-    limit: Annotated[Optional[int], typer.Option(help="Only the first N items (by id).")] = None,
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address, e.g. tcp://host:8786.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N items (by id).")] = None,
 ) -> None:
     """Compute descriptors for every manifest item (incremental; failures recorded)."""
     from handcrafted.extract import ExtractConfig, extract_features

@@ -102,7 +102,9 @@ class EmotionLabel:
 
     ``distribution`` maps categories to probabilities summing to 1 (absent categories are 0).
     ``valence``/``arousal``/``dominance`` are in [0, 1]; ``dominance`` may be NaN where the source
-    has none. ``vad_source`` names where the VAD numbers come from.
+    has none. ``vad_source`` names where the VAD numbers come from. ``preferred`` is the source's own
+    choice among tied most-probable categories (e.g. D-ViSA's ``final_emo`` when three annotators
+    disagree); without it ties fall to :data:`CATEGORIES` order.
     """
 
     distribution: Mapping[str, float]
@@ -111,6 +113,7 @@ class EmotionLabel:
     dominance: float
     vad_source: str
     synthetic: bool = False
+    preferred: str | None = None
 
     def __post_init__(self) -> None:
         total = sum(self.distribution.values())
@@ -126,8 +129,10 @@ class EmotionLabel:
 
     @property
     def emotion(self) -> str:
-        """The most probable category (ties broken by :data:`CATEGORIES` order)."""
-        return max(CATEGORIES, key=lambda c: (self.distribution.get(c, 0.0), -CATEGORY_INDEX[c]))
+        """The most probable category; ties go to ``preferred``, else to :data:`CATEGORIES` order."""
+        top = max(self.distribution.values())
+        tied = [c for c in CATEGORIES if math.isclose(self.distribution.get(c, 0.0), top, rel_tol=1e-9)]
+        return self.preferred if self.preferred in tied else tied[0]
 
     def vector(self) -> np.ndarray:
         """The distribution as a dense vector in :data:`CATEGORIES` order."""
@@ -150,8 +155,9 @@ def from_category(label: str) -> EmotionLabel:
 
 
 def from_distribution(weights: Mapping[str, float], vad: tuple[float, float, float] | None = None,
-                      vad_source: str | None = None) -> EmotionLabel:
-    """Non-negative weights over (source) labels, normalised; VAD given or from the prototypes."""
+                      vad_source: str | None = None, preferred: str | None = None) -> EmotionLabel:
+    """Non-negative weights over (source) labels, normalised; VAD given or from the prototypes.
+    ``preferred`` (a source label) wins ties for the most probable category."""
     merged: dict[str, float] = {}
     for label, w in weights.items():
         if w < 0:
@@ -162,9 +168,10 @@ def from_distribution(weights: Mapping[str, float], vad: tuple[float, float, flo
     if total <= 0:
         raise ValueError("all weights are zero: the distribution is undefined")
     dist = {k: w / total for k, w in merged.items() if w > 0}
+    preferred = canonical_category(preferred) if preferred else None
     if vad is None:
-        return EmotionLabel(dist, *prototype_vad(dist), VAD_SOURCE_NRC)
-    return EmotionLabel(dist, *vad, vad_source or "source annotation")
+        return EmotionLabel(dist, *prototype_vad(dist), VAD_SOURCE_NRC, preferred=preferred)
+    return EmotionLabel(dist, *vad, vad_source or "source annotation", preferred=preferred)
 
 
 @dataclass(frozen=True)

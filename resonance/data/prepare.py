@@ -27,8 +27,8 @@ from resonance.data.emotion import CATEGORIES
 from resonance.data.records import Adapter, Item, Rejection
 from resonance.data.splits import SplitConfig, assign_splits
 from resonance.errors import DecodeError
-from resonance.paths import cache_root
 from resonance.io.atomic import atomic_path, sha256_bytes, sha256_file, write_text_atomic
+from resonance.paths import cache_root
 
 MANIFEST_VERSION = "1"
 LOSSLESS_SUFFIXES = (".flac", ".wav", ".aif", ".aiff", ".png", ".tif", ".tiff", ".bmp")

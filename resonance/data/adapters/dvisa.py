@@ -35,9 +35,8 @@ Label semantics
   :attr:`~resonance.data.emotion.EmotionLabel.emotion` breaks ties by
   :data:`~resonance.data.emotion.CATEGORIES` order, which puts anger, disgust, fear and sadness first.
   Left alone, that rule would relabel 446 of the 2,782 images and bias the hard label towards negative
-  categories (excitement 344 -> 199, disgust 249 -> 380). So **final_emo wins ties**: when ``final_emo``
-  is among the tied most-probable categories, :data:`TIE_BREAK_MASS` (1e-6, far below any difference
-  that three annotators' vote shares can make) is added to its weight before normalisation, and the
+  categories (excitement 344 -> 199, disgust 249 -> 380). So **final_emo wins ties**: it is the label's
+  ``preferred`` category (the distribution itself stays exactly the annotators' vote shares), and the
   item is flagged ``final_emo_tie_break``. Where the annotators' majority is *not* ``final_emo`` (277
   images; upstream's aggregation rule is undocumented) the distribution is left as the votes say,
   ``label.emotion`` differs from ``final_emo`` and the item is flagged ``final_emo_not_argmax``.
@@ -74,7 +73,6 @@ ANNOTATOR_FILE = "art_emo_vad_dataset.csv"
 VAD_SOURCE = "D-ViSA final_vad (Kim et al. 2023)"
 N_ANNOTATORS = 3
 #: Weight added to ``final_emo`` when it ties for the most probable category (see the module docstring).
-TIE_BREAK_MASS = 1e-6
 _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif"}
 
 
@@ -291,9 +289,9 @@ class DvisaAdapter:
         if final_emo not in tied:
             flags.append("final_emo_not_argmax")
         elif len(tied) > 1:
-            weights[final_emo] += TIE_BREAK_MASS
             flags.append("final_emo_tie_break")
-        label: EmotionLabel = from_distribution(weights, vad=final_vad, vad_source=VAD_SOURCE)
+        label: EmotionLabel = from_distribution(weights, vad=final_vad, vad_source=VAD_SOURCE,
+                                                preferred=final_emo)
 
         artist, _, title = path.stem.partition("_")
         return Item(
