@@ -26,8 +26,7 @@ def run_demo(config: DemoConfig = DemoConfig(), log: Callable[[str], None] = pri
 
     log("1/3 generating probe stimuli")
     probes = generate_probes(probes_dir, ProbeConfig(seed=config.seed))
-    log(f"    {probes.n_images} images and {probes.n_sounds} sounds ({probes.n_written} written, "
-        f"{probes.n_skipped} already there) in {probes.seconds:.1f} s -> {probes_dir}")
+    log(f"    {probes.summary()}")
     log("2/3 preparing the probe dataset")
     prepared = prepare_dataset([f"probes={probes_dir}"], dataset_dir,
                                PrepareConfig(seed=config.seed, workers=config.workers))

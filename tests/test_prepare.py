@@ -112,6 +112,13 @@ def test_cli_prepare_missing_folder_is_a_clear_error(tmp_path):
     assert result.exit_code == 2 and "does not exist" in result.output
 
 
+def test_identical_bytes_under_two_ids_are_marked_as_one_stimulus():
+    from resonance.data.prepare import _shared_stimuli
+
+    manifest = pd.DataFrame({"id": ["dvisa:a", "feelingblue:a", "tess:b"], "sha256": ["h1", "h1", "h3"]})
+    assert _shared_stimuli(manifest).tolist() == ["feelingblue:a", "dvisa:a", ""]
+
+
 @pytest.mark.slow
 def test_all_shared_data_gives_the_published_counts(tmp_path, shared_data):
     sources = [f"{c}={shared_data / d}" for c, d in [("dvisa", "d-visa"), ("feelingblue", "feelingblue"),
@@ -122,6 +129,9 @@ def test_all_shared_data_gives_the_published_counts(tmp_path, shared_data):
     assert len(rejected) == 682 and set(rejected["reason"]) == {"file_not_found"}
     assert set(rejected["corpus"]) == {"feelingblue"}
     manifest = load_manifest(tmp_path / "all")
+    shared = manifest[manifest["same_stimulus_as"] != ""]
+    assert set(shared["corpus"]) == {"dvisa", "feelingblue"}  # WikiArt images rated by both studies
+    assert (shared["corpus"] == "feelingblue").sum() == 138
     assert manifest[["valence", "arousal"]].notna().all().all()
     assert (manifest.groupby(["corpus", "group"])["split"].nunique() == 1).all()
     with_flac = prepare_dataset(sources + [f"ravdess={shared_data / 'ravdess_flac'}"], tmp_path / "all",

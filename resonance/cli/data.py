@@ -46,5 +46,4 @@ def probes(
     """Generate the controlled synthetic probe stimuli (images and sounds) with their labels."""
     from resonance.data.probes import ProbeConfig, generate_probes
 
-    result = generate_probes(out, ProbeConfig(seed=seed))
-    console.print(f"{result!s}")
+    console.print(generate_probes(out, ProbeConfig(seed=seed)).summary())

@@ -53,4 +53,4 @@ def extract(
     config = ExtractConfig(groups=tuple(group) if group else None, workers=workers, scheduler=scheduler,
                            limit=limit)
     result = extract_features(dataset, out, config)
-    console.print(str(result))
+    console.print(result.summary())

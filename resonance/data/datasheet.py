@@ -93,6 +93,9 @@ def render_datasheet(manifest: pd.DataFrame, rejected: pd.DataFrame, provenance:
         "",
         "`va_plane.png` plots every item on the valence-arousal plane.",
         "",
+        "### The same stimulus in two corpora",
+        _shared_stimuli_note(manifest),
+        "",
         "## Rejected inputs",
     ]
     if rejected.empty:
@@ -108,8 +111,20 @@ def render_datasheet(manifest: pd.DataFrame, rejected: pd.DataFrame, provenance:
     return "\n".join(parts) + "\n"
 
 
+def _shared_stimuli_note(manifest: pd.DataFrame) -> str:
+    shared = manifest[manifest["same_stimulus_as"] != ""]
+    if shared.empty:
+        return "No file appears in two corpora."
+    counts = shared.groupby("corpus").size()
+    listing = ", ".join(f"{corpus} {n:,}" for corpus, n in counts.items())
+    return (f"{len(shared):,} items have byte-identical twins in another corpus ({listing}); column "
+            "`same_stimulus_as` names them. Each keeps its own corpus's labels and split: leave them out "
+            "when training on one corpus and testing on the other.")
+
+
 def render_va_plane(manifest: pd.DataFrame, path: Path) -> None:
-    """Scatter of every item on the valence-arousal plane, one colour per corpus."""
+    """Scatter of every item on the valence-arousal plane: one colour per corpus and modality,
+    squares for images and circles for sounds."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -118,8 +133,10 @@ def render_va_plane(manifest: pd.DataFrame, path: Path) -> None:
     from resonance.io.atomic import atomic_path
 
     fig, ax = plt.subplots(figsize=(6.5, 6))
-    for corpus, rows in manifest.groupby("corpus"):
-        ax.scatter(rows["valence"], rows["arousal"], s=6, alpha=0.35, label=f"{corpus} ({len(rows):,})")
+    markers = {"image": "s", "audio": "o"}
+    for (corpus, modality), rows in manifest.groupby(["corpus", "modality"]):
+        ax.scatter(rows["valence"], rows["arousal"], s=7, alpha=0.35, marker=markers[modality],
+                   label=f"{corpus} {modality} ({len(rows):,})")
     ax.axhline(0.5, color="grey", lw=0.5)
     ax.axvline(0.5, color="grey", lw=0.5)
     ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="valence", ylabel="arousal",

@@ -2,7 +2,7 @@
 
 Pipeline: scan every source with its adapter -> optional per-corpus ``limit`` -> one item per recording
 (duplicates recorded) -> render MIDI -> decode and validate every file (cached by path, size and
-mtime, so a re-run decodes only what changed) -> identical bytes under two labels rejected -> splits ->
+mtime, so a re-run decodes only what changed) -> splits -> identical files marked ->
 ``manifest.parquet``, ``rejected.csv``, ``datasheet.md``, ``dataset.json``, ``va_plane.png``.
 Every write is atomic; the same sources, seed and limit give the same manifest, byte for byte.
 """
@@ -105,9 +105,8 @@ def prepare_dataset(sources: Sequence[str | SourceSpec], out: str | Path, config
             rejections.append(Rejection(item.corpus, str(item.path), facts["reason"], facts["detail"]))
         else:
             kept.append((item, facts))
-    kept, conflicts = _reject_identical_bytes(kept)
-    rejections += conflicts
     manifest = _manifest_frame(kept, config)
+    manifest.insert(manifest.columns.get_loc("flags") + 1, "same_stimulus_as", _shared_stimuli(manifest))
     rejected = _rejections_frame(rejections)
     _write_outputs(out, manifest, rejected, specs, detections, config)
     counts = manifest.groupby("corpus").size().to_dict()
@@ -282,30 +281,6 @@ def _save_cache(path: Path, cache: dict[str, dict]) -> None:
         frame.to_parquet(tmp, index=False)
 
 
-def _reject_identical_bytes(kept: list[tuple[Item, dict]]) -> tuple[list[tuple[Item, dict]], list[Rejection]]:
-    """Identical bytes are one stimulus: under two different emotions both copies are rejected
-    (``conflicting_labels``); under the same emotion the first id is kept (``duplicate_file``)."""
-    by_hash: dict[str, list[tuple[Item, dict]]] = {}
-    for pair in kept:
-        by_hash.setdefault(pair[1]["sha256"], []).append(pair)
-    survivors: list[tuple[Item, dict]] = []
-    rejections: list[Rejection] = []
-    for pairs in by_hash.values():
-        pairs.sort(key=lambda p: p[0].id)
-        if len(pairs) == 1:
-            survivors.append(pairs[0])
-            continue
-        emotions = {item.label.emotion for item, _ in pairs}
-        if len(emotions) > 1:
-            rejections += [Rejection(item.corpus, str(item.path), "conflicting_labels",
-                                     f"identical bytes labelled {sorted(emotions)}") for item, _ in pairs]
-        else:
-            survivors.append(pairs[0])
-            rejections += [Rejection(item.corpus, str(item.path), "duplicate_file",
-                                     f"identical bytes to {pairs[0][0].path}") for item, _ in pairs[1:]]
-    return sorted(survivors, key=lambda p: p[0].id), rejections
-
-
 # -- outputs ----------------------------------------------------------------------------------------
 
 def _manifest_frame(kept: list[tuple[Item, dict]], config: PrepareConfig) -> pd.DataFrame:
@@ -338,6 +313,19 @@ def _manifest_frame(kept: list[tuple[Item, dict]], config: PrepareConfig) -> pd.
     for column in ("sample_rate", "channels", "width", "height"):
         frame[column] = frame[column].astype("Int64")
     return frame.sort_values("id", kind="stable").reset_index(drop=True)
+
+
+def _shared_stimuli(manifest: pd.DataFrame) -> pd.Series:
+    """For each item, the ids of other items with identical bytes (";"-joined, else "").
+
+    Identical bytes under two ids are one stimulus rated twice: D-ViSA and FeelingBlue share 138
+    WikiArt images, and D-ViSA itself holds one image under two titles. Each item keeps its own
+    ratings. (A file under two *class folders* is a layout error instead: the folder-per-class
+    adapters reject it as ``conflicting_labels``.) Within a corpus, twins share their group and so
+    their split when the group is the artist; across corpora each corpus's rules set the split, so a
+    model trained on one corpus and tested on another must leave the twins out."""
+    ids_by_hash = manifest.groupby("sha256")["id"].agg(list)
+    return manifest.apply(lambda row: ";".join(i for i in ids_by_hash[row["sha256"]] if i != row["id"]), axis=1)
 
 
 def _rejections_frame(rejections: list[Rejection]) -> pd.DataFrame:

@@ -355,6 +355,10 @@ class ProbeSet:
     def n_sounds(self) -> int:
         return int((self.table["modality"] == "audio").sum())
 
+    def summary(self) -> str:
+        return (f"{self.n_images} images and {self.n_sounds} sounds ({self.n_written} written, "
+                f"{self.n_skipped} already there) in {self.seconds:.1f} s -> {self.root}")
+
 
 # --------------------------------------------------------------------------------------------------
 # The grid
