@@ -63,18 +63,49 @@ _HSV_DESCRIPTORS = [
 def brightness_saturation(ctx: ImageContext) -> dict[str, float]:
     """Mean and spread of HSV value and saturation, and Valdez & Mehrabian's (1994) regression of
     pleasure, arousal and dominance on brightness (Y) and saturation (S), as used by Machajdik &
-    Hanbury (2010): P = 0.69 Y + 0.22 S, A = -0.31 Y + 0.60 S, D = -0.76 Y + 0.32 S."""
-    _, saturation, value = ctx.hsv_planes
-    v_mean, s_mean = float(value.mean(dtype=np.float64)), float(saturation.mean(dtype=np.float64))
+    Hanbury (2010): P = 0.69 Y + 0.22 S, A = -0.31 Y + 0.60 S, D = -0.76 Y + 0.32 S.
+
+    Both are estimated from the pixel sample ``ctx.sample`` (a quarter of the pixels, see
+    :attr:`ImageContext.sample`). The value statistics are exact moments of the 256-bin histogram of
+    the sample's 8-bit value max(R, G, B).
+    """
+    sample = ctx.sample
+    v_mean, v_std = _histogram_moments(_histogram(sample.value), 1.0 / 255.0)
+    s_mean, s_std = _mean_std(sample.saturation)
     return {
         "brightness_mean": v_mean,
-        "brightness_std": float(value.std(dtype=np.float64)),
+        "brightness_std": v_std,
         "saturation_mean": s_mean,
-        "saturation_std": float(saturation.std(dtype=np.float64)),
+        "saturation_std": s_std,
         "valdez_pleasure": 0.69 * v_mean + 0.22 * s_mean,
         "valdez_arousal": -0.31 * v_mean + 0.60 * s_mean,
         "valdez_dominance": -0.76 * v_mean + 0.32 * s_mean,
     }
+
+
+def _histogram(plane: np.ndarray, bins: int = 256) -> np.ndarray:
+    """``(bins,)`` ``float64`` counts of the levels 0 .. bins - 1 of a ``uint8`` plane
+    (``cv2.calcHist`` counts in integers: exact)."""
+    return cv2.calcHist([plane], [0], None, [bins], [0, bins]).ravel().astype(np.float64)
+
+
+def _histogram_moments(counts: np.ndarray, scale: float = 1.0) -> tuple[float, float]:
+    """Mean and (population) standard deviation of the levels ``scale * k``, k = 0 .. n-1, with
+    multiplicities ``counts``: exact up to double rounding."""
+    levels = scale * np.arange(len(counts), dtype=np.float64)
+    n = counts.sum()
+    mean = float((counts * levels).sum()) / n
+    variance = float((counts * (levels - mean) ** 2).sum()) / n
+    return mean, math.sqrt(variance)
+
+
+def _mean_std(plane: np.ndarray) -> tuple[float, float]:
+    """Mean and (population) standard deviation of a ``float32`` plane, summed in double precision
+    by numpy (two passes, so no cancellation; the same rounding whatever the memory alignment)."""
+    mean = float(plane.sum(dtype=np.float64)) / plane.size
+    centred = plane - np.float32(mean)
+    np.multiply(centred, centred, out=centred)
+    return mean, math.sqrt(float(centred.sum(dtype=np.float64)) / plane.size)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -106,8 +137,10 @@ _HUE_HIST_DESCRIPTORS = [
 
 
 def _hue_and_weight(ctx: ImageContext) -> tuple[np.ndarray, np.ndarray, float]:
-    hue, saturation, _ = ctx.hsv_planes
-    return hue, saturation, float(saturation.sum(dtype=np.float64))
+    """Hue, saturation and total saturation of the pixel sample (see :attr:`ImageContext.sample`)."""
+    sample = ctx.sample
+    saturation = sample.saturation
+    return sample.hue, saturation, float(saturation.sum(dtype=np.float64))
 
 
 @REGISTRY.extractor("image", "colour", _HUE_DESCRIPTORS)
@@ -118,6 +151,7 @@ def hue_statistics(ctx: ImageContext) -> dict[str, float]:
     ``z = sum(s_i exp(i theta_i)) / sum(s_i)``; ``hue_mean = arg z`` and ``hue_circular_variance =
     1 - |z|``. Weighting by saturation lets nearly grey pixels, whose hue is noise, count little. An
     image with zero total saturation gets z = 0: mean 0 (a convention) and circular variance 1.
+    The sums run over the pixel sample ``ctx.sample`` (a quarter of the pixels).
     """
     hue, saturation, total = _hue_and_weight(ctx)
     if total == 0.0:
@@ -141,17 +175,17 @@ def hue_histogram(ctx: ImageContext) -> dict[str, float]:
     """12-bin hue histogram weighted by saturation and normalised to sum 1 (all 0 for a grey image).
 
     Bin k covers hues in [30k - 15, 30k + 15) degrees, so the primaries and secondaries (0, 60, 120,
-    180, 240, 300) sit at bin centres rather than on edges.
+    180, 240, 300) sit at bin centres rather than on edges. It is the sum of two of the 24 15-degree
+    sectors of ``ctx.sample.hue_sectors`` (shared with :func:`warm_cool`), over the pixel sample.
     """
-    hue, saturation, total = _hue_and_weight(ctx)
+    _, saturation, total = _hue_and_weight(ctx)
     if total == 0.0:
         return {d.name: 0.0 for d in _HUE_HIST_DESCRIPTORS}
-    width = 360.0 / HUE_BINS
-    # hue + 15 lies in [15, 375): truncation is floor, and bin 12 (hues >= 345) wraps onto bin 0
-    index = ((hue + np.float32(width / 2)) * np.float32(1 / width)).astype(np.intp).ravel()
-    sums = np.bincount(index, weights=saturation.ravel(), minlength=HUE_BINS + 1)
-    sums[0] += sums[HUE_BINS]
-    shares = sums[:HUE_BINS] / total
+    sectors = np.bincount(ctx.sample.hue_sectors.ravel(), weights=saturation.ravel(),
+                          minlength=2 * HUE_BINS)
+    # bin k = sectors 2k - 1 and 2k; sector 23 (345-360 degrees) wraps onto bin 0
+    sums = sectors[0::2] + np.roll(sectors[1::2], 1)
+    shares = sums / total
     return {d.name: float(share) for d, share in zip(_HUE_HIST_DESCRIPTORS, shares)}
 
 
@@ -173,13 +207,31 @@ _COLOURFULNESS_MAX = math.sqrt(1.09) * math.hypot(255.0, 127.5)
 ])
 def colourfulness(ctx: ImageContext) -> dict[str, float]:
     """Hasler & Süsstrunk's (2003) metric M3, computed on gamma-encoded sRGB in 0-255 as in the paper
-    (it correlates 0.95 with observers' colourfulness ratings). 0 for any grey image."""
-    red, green, blue = (plane.astype(np.int16) for plane in cv2.split(ctx.rgb))
-    rg = red - green  # exact integers; yb = (R + G)/2 - B is kept doubled to stay integral
-    yb_doubled = red + green - 2 * blue
-    spread = math.hypot(float(rg.std(dtype=np.float64)), 0.5 * float(yb_doubled.std(dtype=np.float64)))
-    centre = math.hypot(float(rg.mean(dtype=np.float64)), 0.5 * float(yb_doubled.mean(dtype=np.float64)))
-    return {"colourfulness": spread + 0.3 * centre}
+    (it correlates 0.95 with observers' colourfulness ratings). 0 for any grey image.
+
+    Estimated from the pixel sample ``ctx.sample`` (a quarter of the pixels, see
+    :attr:`ImageContext.sample`). rg = R - G and yb2 = R + G - 2 B (twice yb, to stay integral) are
+    ``int16`` planes whose sums and sums of squares are exact integers, so the moments are exact up
+    to the final double rounding.
+    """
+    red, green, blue = ctx.sample.rgb_planes
+    rg = cv2.subtract(red, green, dtype=cv2.CV_16S)
+    yb_doubled = cv2.add(red, green, dtype=cv2.CV_16S)
+    yb_doubled -= cv2.add(blue, blue, dtype=cv2.CV_16S)
+    rg_mean, rg_std = _integer_mean_std(rg)
+    yb_mean, yb_std = _integer_mean_std(yb_doubled)
+    return {"colourfulness": math.hypot(rg_std, 0.5 * yb_std) + 0.3 * math.hypot(rg_mean, 0.5 * yb_mean)}
+
+
+def _integer_mean_std(plane: np.ndarray) -> tuple[float, float]:
+    """Mean and (population) standard deviation of an ``int16`` plane from its exact integer sum and
+    sum of squares (each square below 2^21, each sum below 2^63 for any image that fits in memory)."""
+    n = plane.size
+    total = int(plane.sum(dtype=np.int64))
+    squares = int(np.multiply(plane, plane, dtype=np.int32).sum(dtype=np.int64))
+    mean = total / n
+    variance = (squares * n - total * total) / (n * n)  # exact integers until this division
+    return mean, math.sqrt(max(variance, 0.0))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -206,15 +258,18 @@ _WARM_COOL_DESCRIPTORS = [
 def warm_cool(ctx: ImageContext) -> dict[str, float]:
     """Shares of warm and cool chromatic pixels and their balance.
 
-    Only chromatic pixels count (``ctx.chromatic``: saturation and value >= 0.2), because the hue of
-    a near-grey or near-black pixel is noise. With no chromatic pixel the balance is 0.
+    Only chromatic pixels count (``chromatic``: saturation and value >= 0.2), because the hue of
+    a near-grey or near-black pixel is noise. With no chromatic pixel the balance is 0. Counted over
+    the pixel sample ``ctx.sample``: warm hues are exactly the 15-degree sectors 22, 23 and 0 .. 5
+    of ``hue_sectors``, so one masked 24-bin histogram gives both counts.
     """
-    hue = ctx.hsv_planes[0]
-    chromatic = ctx.chromatic
-    warm_hue = (hue >= WARM_HUES[0]) | (hue < WARM_HUES[1])
-    n_pixels = hue.size
-    n_warm = int(np.count_nonzero(chromatic & warm_hue))
-    n_cool = int(np.count_nonzero(chromatic)) - n_warm
+    sample = ctx.sample
+    chromatic = sample.chromatic
+    counts = cv2.calcHist([sample.hue_sectors], [0], chromatic.view(np.uint8), [24], [0, 24]).ravel()
+    warm_low, warm_high = (int(round(h / 15.0)) for h in WARM_HUES)  # sectors 22 .. 23, 0 .. 5
+    n_warm = int(counts[warm_low:].sum() + counts[:warm_high].sum())
+    n_cool = int(counts.sum()) - n_warm
+    n_pixels = chromatic.size
     balance = (n_warm - n_cool) / (n_warm + n_cool) if n_warm + n_cool else 0.0
     return {"warm_fraction": n_warm / n_pixels, "cool_fraction": n_cool / n_pixels,
             "warm_cool_balance": balance}
@@ -241,17 +296,26 @@ _LAB_DESCRIPTORS = [
 
 @REGISTRY.extractor("image", "colour", _LAB_DESCRIPTORS)
 def cielab_statistics(ctx: ImageContext) -> dict[str, float]:
-    """Means and standard deviations of L*, a*, b* and the mean chroma C*ab (sRGB, D65 white)."""
-    lightness, a, b = cv2.split(ctx.lab)
+    """Means and standard deviations of L*, a*, b* and the mean chroma C*ab (sRGB, D65 white).
+
+    Estimated from the pixel sample ``ctx.sample`` (a quarter of the pixels, see
+    :attr:`ImageContext.sample`: within 0.5 unit of the full-image values on D-ViSA images) because
+    the CIELab conversion is the dearest per-pixel step of the colour set.
+    """
+    lightness, a, b = cv2.split(ctx.sample.lab)
+    l_mean, l_std = _mean_std(lightness)
+    a_mean, a_std = _mean_std(a)
+    b_mean, b_std = _mean_std(b)
+    # numpy, not cv2.magnitude: OpenCV's SIMD/IPP path rounds differently with memory alignment
+    chroma = np.sqrt(a * a + b * b)
     return {
-        "lab_l_mean": float(lightness.mean(dtype=np.float64)),
-        "lab_l_std": float(lightness.std(dtype=np.float64)),
-        "lab_a_mean": float(a.mean(dtype=np.float64)),
-        "lab_a_std": float(a.std(dtype=np.float64)),
-        "lab_b_mean": float(b.mean(dtype=np.float64)),
-        "lab_b_std": float(b.std(dtype=np.float64)),
-        # numpy, not cv2.magnitude: OpenCV's SIMD/IPP path rounds differently with memory alignment
-        "lab_chroma_mean": float(np.sqrt(a * a + b * b).mean(dtype=np.float64)),
+        "lab_l_mean": l_mean,
+        "lab_l_std": l_std,
+        "lab_a_mean": a_mean,
+        "lab_a_std": a_std,
+        "lab_b_mean": b_mean,
+        "lab_b_std": b_std,
+        "lab_chroma_mean": float(chroma.sum(dtype=np.float64)) / chroma.size,
     }
 
 
@@ -260,6 +324,8 @@ def cielab_statistics(ctx: ImageContext) -> dict[str, float]:
 
 #: Number of palette colours.
 PALETTE_K = 8
+#: Most Lloyd iterations of the palette k-means (see :func:`palette`).
+PALETTE_ITERATIONS = 10
 
 _PALETTE_DESCRIPTORS = [
     _colour("palette_entropy", "Palette entropy", "bits", 0.0, math.log2(PALETTE_K), _PALETTE,
@@ -301,21 +367,30 @@ def palette(rgb: np.ndarray, *, k: int = PALETTE_K) -> tuple[np.ndarray, np.ndar
 
     Notes
     -----
-    Lloyd's k-means in CIELab (``cv2.kmeans``: one run, at most 20 iterations or until no centre moves
-    by 0.5 delta E, half a just-noticeable difference). It starts from a fixed partition, the 8 RGB
-    octants (each channel below/above 128), so it is deterministic without a seed and leaves
-    OpenCV's global random generator alone; an empty octant is filled by OpenCV's deterministic rule
-    (the point farthest from the centre of the largest cluster). This replaces k-means++ seeding,
-    which cost 3x the clustering itself.
+    Lloyd's k-means in CIELab (``cv2.kmeans``: one run, at most :data:`PALETTE_ITERATIONS` = 10
+    iterations or until no centre moves by 0.5 delta E, half a just-noticeable difference). It
+    starts from a fixed partition, the 8 RGB octants (each channel below/above 128), so it is
+    deterministic without a seed and leaves OpenCV's global random generator alone; an empty octant
+    is filled by OpenCV's deterministic rule (the point farthest from the centre of the largest
+    cluster). This replaces k-means++ seeding, which cost 3x the clustering itself.
+
+    Up to this version the limit was 20 iterations. Each costs about 30 us on a 32-px thumbnail and
+    from the octant start most thumbnails run the limit (they are not converged at 20 either: 20 and
+    40 iterations differ too), so 10 saves about 0.2 ms per image. On 200 D-ViSA images the
+    statistics correlate with the 20-iteration ones at r = 0.982 (entropy), 0.956 (colours for
+    90%), 0.971 (dominant share) and 0.9996 (diversity); about one image in seven moves by more
+    than 5% of the range.
     """
     pixels = np.ascontiguousarray(rgb, dtype=np.uint8).reshape(-1, 3)
     codes = (pixels[:, 0].astype(np.int32) << 16) | (pixels[:, 1].astype(np.int32) << 8) | pixels[:, 2]
-    distinct, first, counts = np.unique(codes, return_index=True, return_counts=True)
-    if len(distinct) <= k:
+    # count the distinct colours with one sort; np.unique's indices and counts only when needed
+    ordered = np.sort(codes)
+    if 1 + np.count_nonzero(ordered[1:] != ordered[:-1]) <= k:
+        _, first, counts = np.unique(codes, return_index=True, return_counts=True)
         centres = _to_lab(pixels[first])
     else:
         octant = ((pixels >= 128).astype(np.int32) @ np.array([4, 2, 1], dtype=np.int32)) % k
-        criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_MAX_ITER, 20, 0.5)
+        criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_MAX_ITER, PALETTE_ITERATIONS, 0.5)
         _, labels, centres = cv2.kmeans(_to_lab(pixels), k, octant.reshape(-1, 1), criteria, 1,
                                         cv2.KMEANS_USE_INITIAL_LABELS)
         counts = np.bincount(labels.ravel(), minlength=k)

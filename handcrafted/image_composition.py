@@ -114,10 +114,15 @@ _THIRDS_DESCRIPTORS = [
 def rule_of_thirds(ctx: ImageContext) -> dict[str, float]:
     """Mean brightness and saturation of the inner third rectangle, Machajdik & Hanbury's (2010)
     rule-of-thirds features (the region a photographer's subject tends to occupy)."""
+    from handcrafted.image import ImageContext
+
     rows, cols = ctx.height, ctx.width
-    inner = ctx.hsv[round(rows / 3): round(2 * rows / 3), round(cols / 3): round(2 * cols / 3)]
-    return {"thirds_brightness": float(inner[..., 2].mean(dtype=np.float64)),
-            "thirds_saturation": float(inner[..., 1].mean(dtype=np.float64))}
+    inner = (slice(round(rows / 3), round(2 * rows / 3)), slice(round(cols / 3), round(2 * cols / 3)))
+    # every pixel of the central ninth, converted alone (the colour extractors read a pixel sample)
+    centre = ImageContext._trusted(np.ascontiguousarray(ctx.rgb[inner]))
+    value = centre.value  # 8-bit: an exact integer sum
+    return {"thirds_brightness": float(value.sum(dtype=np.int64)) / (255.0 * value.size),
+            "thirds_saturation": float(centre.saturation.mean(dtype=np.float64))}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -141,7 +146,7 @@ _SALIENCY_DESCRIPTORS = [
 
 
 def spectral_residual_saliency(grey: np.ndarray, *, side: int = SALIENCY_SIDE) -> np.ndarray:
-    """Spectral-residual saliency map (Hou & Zhang 2007) of a grey image, ``(side, side)`` ``float64``.
+    """Spectral-residual saliency map (Hou & Zhang 2007) of a grey image, ``(side, side)`` ``float32``.
 
     The image (8-bit levels) is area-resized to ``side`` x ``side``; with A and P the amplitude and
     phase of its 2-D FFT, the residual R = log A - mean3x3(log A) keeps what is unexpected in the
@@ -149,15 +154,25 @@ def spectral_residual_saliency(grey: np.ndarray, *, side: int = SALIENCY_SIDE) -
     in OpenCV's ``StaticSaliencySpectralResidual``. ``log1p`` replaces ``log`` so that coefficients
     of exactly zero amplitude (synthetic images) stay finite; natural images have amplitudes far
     above 1 on this scale, where the two agree.
+
+    Computed in single precision (complex64 FFTs, float32 logs and exponentials, which numpy
+    vectorises): 2x faster than double precision, and the map only feeds a centre of mass. The
+    coefficient exp(R) exp(iP) is formed as F exp(R) / A (exp(R) alone where A = 0, whose phase is
+    taken as 0).
     """
     small = cv2.resize(np.asarray(grey), (side, side), interpolation=cv2.INTER_AREA)
-    spectrum = scipy.fft.fft2(small.astype(np.float64))
-    log_amplitude = np.log1p(np.abs(spectrum))  # see the note on log1p above
-    residual = log_amplitude - cv2.blur(log_amplitude, (3, 3), borderType=cv2.BORDER_REPLICATE)
+    spectrum = scipy.fft.fft2(small.astype(np.float32))
     amplitude = np.abs(spectrum)
-    # the phase factor exp(iP) = F / |F|; a zero coefficient has no phase and gets 1
-    phase = np.divide(spectrum, amplitude, out=np.ones_like(spectrum), where=amplitude > 0)
-    saliency = np.abs(scipy.fft.ifft2(np.exp(residual) * phase)) ** 2
+    log_amplitude = np.log1p(amplitude)  # see the note on log1p above
+    residual = log_amplitude - cv2.blur(log_amplitude, (3, 3), borderType=cv2.BORDER_REPLICATE)
+    gain = np.exp(residual)
+    zero = amplitude == 0
+    scale = np.divide(gain, amplitude, out=np.zeros_like(gain), where=~zero)
+    coefficients = spectrum * scale
+    coefficients[zero] = gain[zero]  # a coefficient without amplitude has no phase: phase 0
+    pairs = scipy.fft.ifft2(coefficients).view(np.float32).reshape(side, side, 2)
+    squares = pairs * pairs
+    saliency = squares[..., 0] + squares[..., 1]
     return cv2.GaussianBlur(saliency, (11, 11), 3.0)
 
 
@@ -168,11 +183,14 @@ def saliency_layout(ctx: ImageContext) -> dict[str, float]:
     rule as a composition cue). A map without mass (cannot happen for a finite image, kept as a
     guard) puts the centre in the middle."""
     saliency = spectral_residual_saliency(ctx.grey)
-    total = float(saliency.sum())
+    # double-precision sums (numpy's own loops: the same rounding whatever the alignment)
+    column_mass = saliency.sum(axis=0, dtype=np.float64)
+    row_mass = saliency.sum(axis=1, dtype=np.float64)
+    total = float(column_mass.sum())
     coordinates = (np.arange(SALIENCY_SIDE) + 0.5) / SALIENCY_SIDE
     if total > 0:
-        x = float((saliency.sum(axis=0) * coordinates).sum()) / total
-        y = float((saliency.sum(axis=1) * coordinates).sum()) / total
+        x = float((column_mass * coordinates).sum()) / total
+        y = float((row_mass * coordinates).sum()) / total
     else:
         x = y = 0.5
     distance = float(np.min(np.hypot(_POWER_POINTS[:, 0] - x, _POWER_POINTS[:, 1] - y)))

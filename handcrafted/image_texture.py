@@ -3,6 +3,12 @@
 Each extractor receives a :class:`handcrafted.image.ImageContext` and returns a dict of its
 descriptors. All are computed on the luma image at its own resolution, so they depend on scale:
 compare images of similar size (the bundled corpora are 224 px on the longest side).
+
+Speed (about 0.3 ms per extractor per 224-px image, single thread) comes from integer formulations
+that give the same values as the textbook loops (LBP, GLCM counts, Tamura window sums) and, for GLCM
+and Tamura coarseness/directionality, from evaluating the per-pixel quantity on a subset of the
+pixels (a quincunx or every second pixel of every second row) with windows, offsets and scales
+unchanged in full-image pixels; each function documents its subset and how far it moves the value.
 """
 
 from __future__ import annotations
@@ -45,7 +51,8 @@ GLCM_DISTANCES = (1, 2, 4)
 GLCM_ANGLES = (0.0, math.pi / 4, math.pi / 2, 3 * math.pi / 4)
 
 _AVERAGED = " Averaged over distances 1, 2, 4 px and angles 0, 45, 90, 135 degrees on luma quantised to " \
-            "32 levels; symmetric, normalised matrices."
+            "32 levels; symmetric, normalised matrices of the pairs starting on the quincunx " \
+            "(pixels with row + column even)."
 _GLCM_DESCRIPTORS = [
     _texture("glcm_contrast", "GLCM contrast", "levels^2", 0.0, 961.0, _HARALICK,
              "sum P(i,j) (i - j)^2: large for strong local variation." + _AVERAGED),
@@ -85,14 +92,25 @@ def glcm_properties(matrices: np.ndarray) -> dict[str, np.ndarray]:
     deviation is below 1e-15, as in scikit-image.
     """
     levels, _, n_distances, n_angles = matrices.shape
-    p = matrices.reshape(levels * levels, n_distances * n_angles).astype(np.float64)
-    sums = p.sum(axis=0)
+    flat = matrices.reshape(levels * levels, n_distances * n_angles).T
+    properties = _glcm_properties(flat, levels)
+    return {name: value.reshape(n_distances, n_angles) for name, value in properties.items()}
+
+
+def _glcm_properties(flat: np.ndarray, levels: int) -> dict[str, np.ndarray]:
+    """:func:`glcm_properties` of ``(n_matrices, levels^2)`` matrices, one per row (row-major i, j).
+
+    The matrices are laid out one per row so that the reductions below run over contiguous memory
+    (einsum over the transposed layout was 3x slower).
+    """
+    p = np.array(flat, dtype=np.float64, order="C")  # a copy: normalised in place below
+    sums = p.sum(axis=1)
     sums[sums == 0] = 1
-    p /= sums
+    p /= sums[:, None]
     # Every property except ASM is a linear functional of P: one matrix product computes them all.
     # Variances come from second moments; at most 31^2 = 961 they lose nothing to cancellation.
     # einsum's own loops, not BLAS: the same rounding whatever the thread count
-    moments = np.einsum("wk,kn->wn", _glcm_weights(levels), p)
+    moments = np.einsum("nk,wk->wn", p, _glcm_weights(levels))
     contrast, dissimilarity, homogeneity, mean_i, mean_j, sq_i, sq_j, cross = moments
     std_i = np.sqrt(np.maximum(sq_i - mean_i ** 2, 0.0))
     std_j = np.sqrt(np.maximum(sq_j - mean_j ** 2, 0.0))
@@ -100,16 +118,9 @@ def glcm_properties(matrices: np.ndarray) -> dict[str, np.ndarray]:
     degenerate = (std_i < 1e-15) | (std_j < 1e-15)
     correlation = np.ones_like(covariance)
     correlation[~degenerate] = covariance[~degenerate] / (std_i[~degenerate] * std_j[~degenerate])
-    asm = np.einsum("ij,ij->j", p, p)
-    shape = (n_distances, n_angles)
-    return {
-        "contrast": contrast.reshape(shape),
-        "dissimilarity": dissimilarity.reshape(shape),
-        "homogeneity": homogeneity.reshape(shape),
-        "energy": np.sqrt(asm).reshape(shape),
-        "correlation": correlation.reshape(shape),
-        "ASM": asm.reshape(shape),
-    }
+    asm = np.einsum("nk,nk->n", p, p)
+    return {"contrast": contrast, "dissimilarity": dissimilarity, "homogeneity": homogeneity,
+            "energy": np.sqrt(asm), "correlation": correlation, "ASM": asm}
 
 
 @lru_cache(maxsize=4)
@@ -121,18 +132,106 @@ def _glcm_weights(levels: int) -> np.ndarray:
     return weights
 
 
+def glcm_offsets(distances=GLCM_DISTANCES, angles=GLCM_ANGLES) -> list[tuple[int, int]]:
+    """(row, column) pixel offsets of each (distance, angle), distance-major, as
+    ``skimage.feature.graycomatrix`` rounds them: ``(round(d sin a), round(d cos a))``."""
+    return [(int(round(d * math.sin(a))), int(round(d * math.cos(a)))) for d in distances for a in angles]
+
+
+#: The descriptor counts the pairs of the reference pixels (y, x) with y + x even only (a quincunx
+#: lattice, see :func:`glcm_matrices`).
+GLCM_QUINCUNX = True
+
+
+def glcm_matrices(levels_image: np.ndarray, *, levels: int, distances=GLCM_DISTANCES,
+                  angles=GLCM_ANGLES, quincunx: bool = False) -> np.ndarray:
+    """Symmetric grey-level co-occurrence counts; with ``quincunx=False`` equal to
+    ``skimage.feature.graycomatrix(image, distances, angles, levels, symmetric=True, normed=False)``.
+
+    Parameters
+    ----------
+    levels_image : np.ndarray
+        ``(H, W)`` ``uint8`` grey levels, all below ``levels``.
+    levels : int
+        Number of grey levels, at most 256.
+    distances, angles : sequence of float
+        Pixel distances and angles in radians; offsets are rounded as :func:`glcm_offsets` says.
+    quincunx : bool
+        Count only the pairs whose first pixel (y, x) has y + x even: half of the pairs, offsets
+        unchanged. Unlike a square lattice (every second row and column), which never starts a pair
+        on an odd column or row and so never counts a distance-1 pair across the 8-px JPEG block
+        grid (up to 12% off in contrast on D-ViSA images), the quincunx samples every row and column
+        phase; on D-ViSA images the six properties are within 1.5% of the full count (mean
+        difference 0.02%, correlation > 0.99999).
+
+    Returns
+    -------
+    np.ndarray
+        ``(levels, levels, n_distances, n_angles)`` ``float64`` counts: entry ``[i, j, d, a]`` counts
+        the counted pixel pairs (p, p + offset) with levels (i, j) plus those with (j, i).
+
+    Notes
+    -----
+    Each offset's pairs are counted by ``cv2.calcHist`` on the image and its shifted copy (two views
+    of one array, no copy): integer counts, so exact, a little faster than ``graycomatrix``'s loop
+    for all pairs (about 1.3x) and twice as fast again on the quincunx.
+    Offsets that coincide after rounding (distance 2 at 45 and 135 degrees rounds to (1, 1) and
+    (1, -1), the same as distance 1) are counted once and copied.
+    """
+    image = np.ascontiguousarray(levels_image)
+    if image.ndim != 2 or image.dtype != np.uint8:
+        raise ValueError(f"levels_image must be a 2-D uint8 array, got {image.dtype} {image.shape}")
+    if not 1 <= levels <= 256 or (image.size and int(image.max()) >= levels):
+        raise ValueError(f"levels must be in 1 .. 256 and above every grey level, got {levels}")
+    symmetric = _glcm_counts(image, levels, glcm_offsets(distances, angles), quincunx=quincunx)
+    return symmetric.T.reshape(levels, levels, len(distances), len(angles))
+
+
+def _glcm_counts(image: np.ndarray, levels: int, offsets: list[tuple[int, int]], *,
+                 quincunx: bool = False) -> np.ndarray:
+    """``(n_offsets, levels^2)`` ``float64`` symmetric co-occurrence counts of a validated image."""
+    counts = np.zeros((len(offsets), levels, levels), dtype=np.float32)
+    if quincunx:
+        # the quincunx is the (even row, even column) and (odd row, odd column) phases of the image;
+        # a pair from phase (p, p) with offset (dr, dc) ends in phase ((p + dr) % 2, (p + dc) % 2)
+        phases = {(a, b): np.ascontiguousarray(image[a::2, b::2]) for a in (0, 1) for b in (0, 1)}
+        sources = [(phases[p, p], phases, p) for p in (0, 1)]
+    else:
+        sources = [(image, None, 0)]
+    done: dict[tuple[int, int], int] = {}
+    for index, (dr, dc) in enumerate(offsets):
+        if (dr, dc) in done:
+            counts[index] = counts[done[dr, dc]]
+            continue
+        done[dr, dc] = index
+        for reference, phases, p in sources:
+            if phases is None:
+                partner, shift_r, shift_c = reference, dr, dc
+            else:  # (2i + p + dr, 2j + p + dc) is element (i + shift_r, j + shift_c) of its phase
+                qr, qc = (p + dr) % 2, (p + dc) % 2
+                partner, shift_r, shift_c = phases[qr, qc], (p + dr - qr) // 2, (p + dc - qc) // 2
+            r0, r1 = max(0, -shift_r), min(reference.shape[0], partner.shape[0] - shift_r)
+            c0, c1 = max(0, -shift_c), min(reference.shape[1], partner.shape[1] - shift_c)
+            if r1 <= r0 or c1 <= c0:  # the offset leaves the image: no pairs
+                continue
+            cv2.calcHist([reference[r0:r1, c0:c1],
+                          partner[r0 + shift_r: r1 + shift_r, c0 + shift_c: c1 + shift_c]],
+                         [0, 1], None, [levels, levels], [0, levels, 0, levels], hist=counts[index],
+                         accumulate=True)
+    symmetric = counts.astype(np.float64) + counts.transpose(0, 2, 1)
+    return symmetric.reshape(len(offsets), levels * levels)
+
+
 @REGISTRY.extractor("image", "texture", _GLCM_DESCRIPTORS)
 def glcm(ctx: ImageContext) -> dict[str, float]:
     """Haralick's co-occurrence properties of the 32-level luma image (``ctx.grey_levels``), each the
-    mean over 3 distances x 4 angles of symmetric, normalised GLCMs (``skimage.feature.graycomatrix``).
-    """
-    from skimage.feature import graycomatrix
-
+    mean over 3 distances x 4 angles of symmetric, normalised GLCMs (:func:`glcm_matrices`, the
+    counts of ``skimage.feature.graycomatrix``) over the pairs that start on the quincunx lattice
+    (:data:`GLCM_QUINCUNX`: half of the pairs, 1.5x faster, within 1.5% of the full count)."""
     from handcrafted.image import GLCM_LEVELS
 
-    matrices = graycomatrix(ctx.grey_levels, distances=list(GLCM_DISTANCES), angles=list(GLCM_ANGLES),
-                            levels=GLCM_LEVELS, symmetric=True, normed=False)
-    properties = glcm_properties(matrices)
+    counts = _glcm_counts(ctx.grey_levels, GLCM_LEVELS, glcm_offsets(), quincunx=GLCM_QUINCUNX)
+    properties = _glcm_properties(counts, GLCM_LEVELS)
     return {
         "glcm_contrast": float(properties["contrast"].mean()),
         "glcm_dissimilarity": float(properties["dissimilarity"].mean()),
@@ -205,6 +304,63 @@ def _neighbour_bits(grey: np.ndarray, points: int, radius: float) -> list[np.nda
     return bits
 
 
+#: The diagonal neighbours of P = 8, R = 1 lie at (+-0.70711, +-0.70711) px (scikit-image rounds the
+#: offsets to 5 decimals). Bilinear interpolation gives the diagonal neighbour minus the centre as
+#: a (d + r s) with d the diagonal pixel's difference from the centre, s the sum of the two adjacent
+#: axial pixels' differences, a = 0.70711^2 and r = 0.29289 / 0.70711 = 0.4142071. For 8-bit pixels
+#: (|d| <= 255, |s| <= 510) the rational r = 239/577 orders every (d, s) pair exactly as r does (d + r s
+#: is at least 1e-3 away from 0 unless d = s = 0; the tests check all pairs), so the neighbour's bit is
+#: the sign of the integer 577 d + 239 s.
+_LBP_DIAGONAL_RATIO = (239, 577)
+
+
+@lru_cache(maxsize=1)
+def _lbp8_kernels() -> tuple[np.ndarray, ...]:
+    """3x3 correlation kernels giving 577 d + 239 s for the diagonal neighbours p = 1, 3, 5, 7."""
+    ratio_p, ratio_q = _LBP_DIAGONAL_RATIO
+    kernels = []
+    for dr, dc in ((-1, 1), (-1, -1), (1, -1), (1, 1)):  # p = 1, 3, 5, 7 (45, 135, 225, 315 degrees)
+        kernel = np.zeros((3, 3), dtype=np.float32)
+        kernel[1 + dr, 1 + dc] = ratio_q
+        kernel[1 + dr, 1] = kernel[1, 1 + dc] = ratio_p
+        kernel[1, 1] = -(ratio_q + 2 * ratio_p)
+        kernel.flags.writeable = False
+        kernels.append(kernel)
+    return tuple(kernels)
+
+
+def _lbp8_codes(grey: np.ndarray) -> np.ndarray:
+    """``(H, W)`` ``uint8`` 8-neighbour pattern codes (bit p set when neighbour p >= the centre) for
+    P = 8, R = 1, in integer arithmetic: identical to :func:`_neighbour_bits` (and so to scikit-image
+    away from exact ties), about 3x faster.
+
+    Axial neighbours (p = 0, 2, 4, 6) sit on pixels: one ``uint8`` comparison each. A diagonal
+    neighbour's bit is the sign of 577 d + 239 s (see :data:`_LBP_DIAGONAL_RATIO`), one 3x3
+    ``cv2.filter2D`` on the grey levels: every product and partial sum is an integer below 2^24, so
+    the float32 result is exact whatever order OpenCV sums in, and exactly 0 only for a tie (d = s = 0),
+    which counts as >= like in :func:`_neighbour_bits`. Outside the image the pixels are 0.
+    """
+    image = np.ascontiguousarray(grey, dtype=np.uint8)
+    rows, cols = image.shape
+    padded = cv2.copyMakeBorder(image, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+    values = image.astype(np.float32)
+    kernels = _lbp8_kernels()
+    code = None
+    for p in range(8):
+        if p % 2 == 0:  # axial: (0, 1), (-1, 0), (0, -1), (1, 0)
+            dr, dc = ((0, 1), (-1, 0), (0, -1), (1, 0))[p // 2]
+            bit = cv2.compare(padded[1 + dr: 1 + dr + rows, 1 + dc: 1 + dc + cols], image, cv2.CMP_GE)
+        else:
+            relative = cv2.filter2D(values, -1, kernels[p // 2], borderType=cv2.BORDER_CONSTANT)
+            bit = cv2.compare(relative, 0.0, cv2.CMP_GE)
+        bit &= np.uint8(1 << p)  # compare gives 0 / 255
+        if code is None:
+            code = bit
+        else:
+            code |= bit
+    return code
+
+
 @lru_cache(maxsize=4)
 def _uniform_lut(points: int) -> np.ndarray:
     """Pattern code (bit p = neighbour p) -> uniform LBP value, scikit-image's convention."""
@@ -242,9 +398,14 @@ def uniform_lbp(grey: np.ndarray, *, points: int = LBP_POINTS, radius: float = L
     centre is the weighted sum of the corner pixels' differences from the centre, so a neighbourhood
     equal to its centre gives exactly 0 (bit 1). scikit-image interpolates first and lets rounding
     decide such ties, differently from row to row. Away from exact ties the codes are identical.
+
+    For ``uint8`` images with P = 8, R = 1 (the descriptor's setting) the codes come from an
+    equivalent integer formulation (:func:`_lbp8_codes`), 3x faster.
     """
     if not 1 <= points <= 16:
         raise ValueError(f"points must be in 1 .. 16, got {points}")
+    if points == 8 and radius == 1 and np.asarray(grey).dtype == np.uint8:
+        return _uniform_lut(points)[_lbp8_codes(grey)]
     code = np.zeros(np.shape(grey), dtype=np.uint16)
     for p, bit in enumerate(_neighbour_bits(grey, points, radius)):
         code |= bit.astype(np.uint16) << p
@@ -252,11 +413,10 @@ def uniform_lbp(grey: np.ndarray, *, points: int = LBP_POINTS, radius: float = L
 
 
 def _uniform_lbp_histogram(grey: np.ndarray) -> np.ndarray:
-    """Counts of the 10 uniform LBP values (P = 8, R = 1): a histogram of the 8-bit patterns, then
-    summed through the pattern -> uniform-value table, without building the LBP image."""
-    code = np.zeros(np.shape(grey), dtype=np.uint8)
-    for p, bit in enumerate(_neighbour_bits(grey, LBP_POINTS, LBP_RADIUS)):
-        code |= bit << p
+    """Counts of the 10 uniform LBP values (P = 8, R = 1) of an 8-bit image: a histogram of the 8-bit
+    patterns (:func:`_lbp8_codes`), then summed through the pattern -> uniform-value table, without
+    building the LBP image."""
+    code = _lbp8_codes(grey)
     patterns = cv2.calcHist([code], [0], None, [256], [0, 256]).ravel().astype(np.int64)
     return np.bincount(_uniform_lut(LBP_POINTS), weights=patterns, minlength=LBP_POINTS + 2)
 
@@ -306,6 +466,9 @@ TAMURA_SCALES = 5
 #: (grey levels, Prewitt magnitude (|dH| + |dV|) / 2) above which a pixel votes, as in Tamura et al.
 TAMURA_BINS = 16
 TAMURA_THRESHOLD = 12.0
+#: The extractor evaluates coarseness and directionality at every second pixel of every second row
+#: (see :func:`tamura_coarseness` and :func:`tamura_directionality`).
+TAMURA_STEP = 2
 
 
 @lru_cache(maxsize=8)
@@ -335,44 +498,91 @@ _TAMURA_DESCRIPTORS = [
 ]
 
 
-def tamura_coarseness(grey: np.ndarray, *, scales: int = TAMURA_SCALES) -> float:
+def tamura_coarseness(grey: np.ndarray, *, scales: int = TAMURA_SCALES, step: int = 1) -> float:
     """Tamura coarseness of an 8-bit grey image, in pixels (range 2 .. 2^scales).
 
     For k = 1 .. scales and every pixel, E_k is the largest of the absolute differences between the
     means of the two 2^k x 2^k windows on either side of the pixel, horizontally and vertically
     (windows adjacent at the pixel); S_best = 2^k for the k with the largest E_k (ties: the larger
-    k). Coarseness is the mean of S_best. Window sums are integer ``cv2.boxFilter`` outputs on the
-    image mirrored at its borders (``cv2.BORDER_REFLECT_101``); comparing sums scaled by
-    4^(scales - k) instead of float means makes every comparison, ties included, exact.
+    k). Coarseness is the mean of S_best. The image is mirrored at its borders
+    (``cv2.BORDER_REFLECT_101``).
+
+    Parameters
+    ----------
+    grey : np.ndarray
+        ``(H, W)`` ``uint8`` image.
+    scales : int
+        Largest k, 1 .. 5.
+    step : int
+        1 averages S_best over every pixel (the definition); 2 over the pixels of every second row
+        and column, a quarter of them, with windows and scales unchanged (still 2 .. 2^scales px of
+        the full image). The descriptor uses 2 (:data:`TAMURA_STEP`): about 2x cheaper, and on
+        200 D-ViSA images within 1.5% of the full average (correlation 0.99995); it is *not* a 2x
+        downscale, which would double every window and change the value by up to 2.5x.
+
+    Notes
+    -----
+    Window sums come from one integral image (``cv2.integral``) of the mirrored image, instead of a
+    box filter per scale. With V(x) the sum of the 2h rows around the pixel over columns left of x
+    (h = 2^(k-1)), the right-minus-left window difference is V(x + 2h) - 2 V(x) + V(x - 2h), a few
+    integer operations per scale evaluated at the sampled pixels only (likewise down the columns for
+    the vertical difference). Comparing sums scaled by
+    4^(scales - k) instead of float means makes every comparison, ties included, exact; the scale
+    travels in the 3 low bits of the compared key, so the running maximum keeps the larger k on ties.
     """
     values = np.ascontiguousarray(grey, dtype=np.uint8)
-    if scales > 5:  # 255 * 4^5 * 4^(scales-1) must fit in int32
-        raise ValueError("scales must be at most 5")
+    if values.ndim != 2:
+        raise ValueError(f"grey must be a 2-D image, got shape {values.shape}")
+    if not 1 <= scales <= 5:  # the key 8 * 255 * 4^scales must fit in int32
+        raise ValueError(f"scales must be in 1 .. 5, got {scales}")
+    if step not in (1, 2):  # window edges x +- 2h must stay on the sampled columns
+        raise ValueError(f"step must be 1 or 2, got {step}")
     rows, cols = values.shape
     margin = 2 ** scales
     padded = cv2.copyMakeBorder(values, margin, margin, margin, margin, cv2.BORDER_REFLECT_101)
-    inner_rows, inner_cols = slice(margin, margin + rows), slice(margin, margin + cols)
-    best = best_k = None
+    # int32 integral sums hold 255 * (H + 64) * (W + 64): exact up to ~2,800 px a side; above, float64
+    depth = cv2.CV_32S if 255 * padded.size < 2 ** 31 else cv2.CV_64F
+    integral = cv2.integral(padded, sdepth=depth)  # integral[y, x] sums padded[:y, :x]
+    # the sampled pixels' columns X = margin + step j, and (for odd h) the columns X +- h of the
+    # vertical windows' edges, each as one contiguous array
+    columns = [integral] if step == 1 else [integral[:, parity::step].copy() for parity in (0, 1)]
+    n_rows, n_cols = -(-rows // step), -(-cols // step)
+    centre = margin // step  # index of column X = margin in the subsampled columns
+    best_across = best_down = None
     for k in range(1, scales + 1):
         half = 2 ** (k - 1)
-        # sums[y, x] adds rows [y - half, y + half) x cols [x - half, x + half), so the windows
-        # right / left of pixel x are centred at x + half / x - half (likewise below / above).
-        sums = cv2.boxFilter(padded, cv2.CV_32S, (2 * half, 2 * half), normalize=False,
-                             borderType=cv2.BORDER_REFLECT_101)
-        horizontal = cv2.absdiff(sums[inner_rows, margin + half: margin + half + cols],
-                                 sums[inner_rows, margin - half: margin - half + cols])
-        vertical = cv2.absdiff(sums[margin + half: margin + half + rows, inner_cols],
-                               sums[margin - half: margin - half + rows, inner_cols])
-        energy = cv2.max(horizontal, vertical)
-        energy <<= 2 * (scales - k)  # window areas differ by 4 per scale: compare means exactly
-        if best is None:
-            best, best_k = energy, np.full((rows, cols), k, dtype=np.uint8)
-            continue
-        larger_or_tied = cv2.compare(energy, best, cv2.CMP_GE)  # ties go to the larger k
-        cv2.copyTo(np.full_like(best_k, k), larger_or_tied, best_k)
-        best = cv2.max(best, energy)
-    counts = cv2.calcHist([best_k], [0], None, [scales + 1], [0, scales + 1]).ravel()
-    return float((counts.astype(np.float64) * 2.0 ** np.arange(scales + 1)).sum()) / best_k.size
+        key = 8 * 4 ** (scales - k)  # compare means exactly; k in the 3 low bits
+        reach = 2 * half // step
+        # horizontal: V(x) sums rows [Y - h, Y + h) left of x; right - left = V(X+2h) - 2V(X) + V(X-2h)
+        even = columns[0]
+        strip = cv2.subtract(even[margin + half: margin + half + step * n_rows: step],
+                             even[margin - half: margin - half + step * n_rows: step])
+        across = _second_difference(strip[:, centre - reach: centre - reach + n_cols],
+                                    strip[:, centre: centre + n_cols],
+                                    strip[:, centre + reach: centre + reach + n_cols], key, k)
+        best_across = across if best_across is None else cv2.max(best_across, across)
+        # vertical: U(y) sums columns [X - h, X + h) above y; bottom - top = U(Y+2h) - 2U(Y) + U(Y-2h),
+        # needed on the rows Y - 2h + step t only (2h is a multiple of step)
+        odd = columns[half % 2 if step == 2 else 0]
+        left = (margin - half) // step
+        span = slice(margin - 2 * half, margin - 2 * half + step * n_rows + 4 * half, step)
+        strip = cv2.subtract(odd[span, left + reach: left + reach + n_cols], odd[span, left: left + n_cols])
+        down = _second_difference(strip[0: n_rows], strip[reach: reach + n_rows],
+                                  strip[2 * reach: 2 * reach + n_rows], key, k)
+        best_down = down if best_down is None else cv2.max(best_down, down)
+    best = cv2.max(best_across, best_down)
+    scale_index = (best & 7 if best.dtype == np.int32 else best % 8).astype(np.uint8)
+    counts = cv2.calcHist([scale_index], [0], None, [scales + 1], [0, scales + 1]).ravel()
+    return float((counts.astype(np.float64) * 2.0 ** np.arange(scales + 1)).sum()) / scale_index.size
+
+
+def _second_difference(before: np.ndarray, at: np.ndarray, after: np.ndarray, factor: int,
+                       k: int) -> np.ndarray:
+    """``|before + after - 2 at| * factor + k``: the window difference, scaled, with k as the key."""
+    difference = cv2.absdiff(cv2.add(before, after), cv2.add(at, at))
+    difference *= factor
+    difference += k
+    return difference
 
 
 def tamura_contrast(grey: np.ndarray) -> float:
@@ -396,7 +606,7 @@ def _tamura_contrast(histogram: np.ndarray) -> float:
 
 
 def tamura_directionality(grey: np.ndarray, *, bins: int = TAMURA_BINS,
-                          threshold: float = TAMURA_THRESHOLD) -> float:
+                          threshold: float = TAMURA_THRESHOLD, step: int = 1) -> float:
     """Tamura directionality in [0, 1], single-peak form.
 
     Prewitt derivatives dH, dV give the magnitude (|dH| + |dV|) / 2 and the orientation
@@ -404,11 +614,31 @@ def tamura_directionality(grey: np.ndarray, *, bins: int = TAMURA_BINS,
     histogram H (normalised). With phi_p its peak and d the circular distance between orientations,
     F = 1 - sum d(phi, phi_p)^2 H(phi) / r, with r the largest value the sum can take, so F = 1 when
     all edges share one orientation bin. An image without edges has no direction: F = 0.
+
+    ``step=2`` histograms the pixels of every second row and column only (the descriptor's setting,
+    :data:`TAMURA_STEP`), with the same derivatives: each is three-row (or three-column) sums of
+    the mirrored image differenced, evaluated at those pixels only, 1.5x cheaper. On 200 D-ViSA
+    images the value moves by 0.004 (median) and at most 0.08 from the full-image one (r = 0.990):
+    the peak-based form is sensitive to which pixels vote when two orientations compete.
     """
+    if step not in (1, 2):
+        raise ValueError(f"step must be 1 or 2, got {step}")
     values = np.asarray(grey, dtype=np.float32)
-    kernel = np.array([[-1, 0, 1]] * 3, dtype=np.float32)
-    d_h = cv2.filter2D(values, -1, kernel, borderType=cv2.BORDER_REFLECT_101)
-    d_v = cv2.filter2D(values, -1, -kernel.T, borderType=cv2.BORDER_REFLECT_101)
+    if step == 1:
+        kernel = np.array([[-1, 0, 1]] * 3, dtype=np.float32)
+        d_h = cv2.filter2D(values, -1, kernel, borderType=cv2.BORDER_REFLECT_101)
+        d_v = cv2.filter2D(values, -1, -kernel.T, borderType=cv2.BORDER_REFLECT_101)
+    else:
+        # padded[y + 1, x + 1] is pixel (y, x); sums of three integers are exact in float32, so these
+        # equal the filter2D derivatives at the sampled pixels (y, x) = (2i, 2j)
+        rows, cols = values.shape
+        n_rows, n_cols = -(-rows // 2), -(-cols // 2)
+        padded = cv2.copyMakeBorder(values, 1, 1, 1, 1, cv2.BORDER_REFLECT_101)
+        across = padded[0: 2 * n_rows: 2] + padded[1: 2 * n_rows + 1: 2] + padded[2: 2 * n_rows + 2: 2]
+        d_h = across[:, 2: 2 * n_cols + 2: 2] - across[:, 0: 2 * n_cols: 2]
+        down = (padded[:, 0: 2 * n_cols: 2] + padded[:, 1: 2 * n_cols + 1: 2]
+                + padded[:, 2: 2 * n_cols + 2: 2])
+        d_v = down[0: 2 * n_rows: 2] - down[2: 2 * n_rows + 2: 2]
     strong = cv2.compare(cv2.add(cv2.absdiff(d_h, 0), cv2.absdiff(d_v, 0)), 2 * threshold, cv2.CMP_GE)
     n_strong = cv2.countNonZero(strong)
     if n_strong == 0:
@@ -430,9 +660,9 @@ def tamura_directionality(grey: np.ndarray, *, bins: int = TAMURA_BINS,
 def tamura(ctx: ImageContext) -> dict[str, float]:
     """Tamura et al.'s (1978) coarseness, contrast and directionality of 8-bit luma."""
     grey = ctx.grey
-    return {"tamura_coarseness": tamura_coarseness(grey),
+    return {"tamura_coarseness": tamura_coarseness(grey, step=TAMURA_STEP),
             "tamura_contrast": _tamura_contrast(ctx.grey_histogram),
-            "tamura_directionality": tamura_directionality(grey)}
+            "tamura_directionality": tamura_directionality(grey, step=TAMURA_STEP)}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -462,6 +692,7 @@ class _SpectralLayout:
         self.order = np.argsort(radius, kind="stable")
         radius, weight = radius[self.order], weight.ravel()[self.order]
         self.weight = weight
+        self.weight32 = weight.astype(np.float32)  # 1 or 2: exact
         self.first_nonzero = int(np.searchsorted(radius, 0.0, side="right"))  # skips DC
         self.first_high = int(np.searchsorted(radius, HIGH_FREQUENCY, side="right"))
         self.band_bounds = np.searchsorted(radius, np.geomspace(*SLOPE_RANGE, SLOPE_BINS + 1), side="left")
@@ -471,8 +702,8 @@ class _SpectralLayout:
         cumulative_log = np.concatenate(([0.0], np.cumsum(weight * log_radius)))
         with np.errstate(invalid="ignore", divide="ignore"):
             self.band_log_f = np.diff(cumulative_log[self.band_bounds]) / self.band_weight
-        for array in (self.window, self.order, self.weight, self.band_bounds, self.band_weight,
-                      self.band_log_f):
+        for array in (self.window, self.order, self.weight, self.weight32, self.band_bounds,
+                      self.band_weight, self.band_log_f):
             array.flags.writeable = False
 
 
@@ -501,13 +732,21 @@ def spectrum(ctx: ImageContext) -> dict[str, float]:
     adds no spurious high frequencies; the power |F|^2 of its real 2-D FFT is radially binned.
     The slope is the least-squares line through (mean log10 f, log10 mean power) of 16 log-spaced
     bands from 0.02 to 0.25 cycles/pixel (Redies et al. 2007 fit 10-256 cycles/image on 1024 px).
+
+    The power is formed in float32, the precision of the FFT itself, and summed in double precision
+    (one cumulative sum over the coefficients sorted by radius, so every annulus is a difference).
     """
     grey = ctx.grey_float
     layout = _spectral_layout(*grey.shape)
     centred = cv2.multiply(cv2.subtract(grey, float(grey.mean(dtype=np.float64))), layout.window)
-    coefficients = scipy.fft.rfft2(centred).ravel()[layout.order]
-    power = (coefficients.real.astype(np.float64) ** 2 + coefficients.imag.astype(np.float64) ** 2)
-    cumulative = np.concatenate(([0.0], np.cumsum(power * layout.weight)))
+    # |F|^2 in float32 from the interleaved (re, im) pairs, gathered in radial order, weighted for
+    # the conjugate pairs rfft2 omits, then summed cumulatively in double precision
+    pairs = scipy.fft.rfft2(centred).ravel()[layout.order].view(np.float32).reshape(-1, 2)
+    squares = pairs * pairs
+    power = squares[:, 0] + squares[:, 1]
+    power *= layout.weight32
+    cumulative = np.zeros(power.size + 1)
+    np.cumsum(power, dtype=np.float64, out=cumulative[1:])
     total = cumulative[-1] - cumulative[layout.first_nonzero]  # DC: what the window leaves of the mean
     high = (cumulative[-1] - cumulative[layout.first_high]) / total if total > 0 else 0.0
     band_power = np.diff(cumulative[layout.band_bounds])
