@@ -51,6 +51,8 @@ def _markdown(frame: pd.DataFrame) -> str:
 
 
 def _cell(value: object) -> str:
+    if isinstance(value, float) and value != value:
+        return "n/a"
     if isinstance(value, float):
         return f"{value:.3f}"
     if isinstance(value, int):
@@ -93,7 +95,7 @@ def render_datasheet(manifest: pd.DataFrame, rejected: pd.DataFrame, provenance:
         "",
         "`va_plane.png` plots every item on the valence-arousal plane.",
         "",
-        "### The same stimulus in two corpora",
+        "### The same stimulus under two ids",
         _shared_stimuli_note(manifest),
         "",
         "## Rejected inputs",
@@ -114,12 +116,20 @@ def render_datasheet(manifest: pd.DataFrame, rejected: pd.DataFrame, provenance:
 def _shared_stimuli_note(manifest: pd.DataFrame) -> str:
     shared = manifest[manifest["same_stimulus_as"] != ""]
     if shared.empty:
-        return "No file appears in two corpora."
-    counts = shared.groupby("corpus").size()
-    listing = ", ".join(f"{corpus} {n:,}" for corpus, n in counts.items())
-    return (f"{len(shared):,} items have byte-identical twins in another corpus ({listing}); column "
-            "`same_stimulus_as` names them. Each keeps its own corpus's labels and split: leave them out "
-            "when training on one corpus and testing on the other.")
+        return "No file appears under two ids."
+    corpus_of = dict(zip(manifest["id"], manifest["corpus"], strict=True))
+    across = shared.apply(lambda row: any(corpus_of[t] != row["corpus"] for t in row["same_stimulus_as"].split(";")),
+                          axis=1)
+    parts = [f"{len(shared):,} items have a byte-identical twin under another id; column `same_stimulus_as` "
+             "names it, and each item keeps its own ratings."]
+    if across.any():
+        listing = ", ".join(f"{c} {n:,}" for c, n in shared[across].groupby("corpus").size().items())
+        parts.append(f"Across corpora: {listing}. Each corpus's rules set their splits, so leave them out when "
+                     "training on one corpus and testing on the other.")
+    if (~across).any():
+        listing = ", ".join(f"{c} {n:,}" for c, n in shared[~across].groupby("corpus").size().items())
+        parts.append(f"Within a corpus (the same image under two titles): {listing}.")
+    return " ".join(parts)
 
 
 def render_va_plane(manifest: pd.DataFrame, path: Path) -> None:
