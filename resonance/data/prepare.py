@@ -120,7 +120,7 @@ def _scan_sources(specs: Sequence[SourceSpec]) -> tuple[list[Item], list[Rejecti
     rejections: list[Rejection] = []
     detections: list[tuple[str, str]] = []
     for spec in specs:
-        if not spec.path.is_dir():
+        if not spec.path.exists():  # a folder, or a CSV manifest for the generic adapter
             raise FileNotFoundError(f"source folder {spec.path} does not exist")
         adapter: Adapter = get_adapter(spec.corpus) if spec.corpus else detect_adapter(spec.path)
         detections.append((str(spec.path), adapter.name))
