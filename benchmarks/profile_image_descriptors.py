@@ -19,9 +19,11 @@ decoded beforehand so that decoding is not counted:
 * ``<group>.<extractor>``: each registered extractor run on contexts whose representations are
   already cached, i.e. its own work only;
 * ``END-TO-END describe_image``: the full set from the RGB array, as a user calls it, with the
-  minor page faults per image it caused. It exceeds the sum of the parts by about 20-30%: the parts
-  run each function over all images in turn (warm caches, reused memory), while a user's loop runs
-  every function once per image.
+  minor page faults per image it caused (each temporary above glibc's 128 KiB mmap threshold, e.g. a
+  float64 array of a 224 x 113 spectrum, costs fresh pages on every image: keep them out of the hot
+  path). The parts run each function over all images in turn (warm caches, reused memory) and also
+  count representations the built-in extractors do not read (``lab``, ``hsv_planes``, ...), so their
+  total is not the end-to-end cost.
 
 To compare with another version of the code (the numbers in a report are "before" and "after" on
 the same machine minutes apart), run this script with ``PYTHONPATH`` pointing at a checkout of that

@@ -52,13 +52,14 @@ def symmetry(ctx: ImageContext) -> dict[str, float]:
     at full resolution, it rewards symmetry of detail as well as of layout.
     """
     grey = ctx.grey
-    # uint8 absolute difference without overflow: |a - b| = max(a, b) - min(a, b)
-    mirrored_lr, mirrored_tb = grey[:, ::-1], grey[::-1, :]
-    diff_lr = cv2.absdiff(grey, np.ascontiguousarray(mirrored_lr))
-    diff_tb = cv2.absdiff(grey, np.ascontiguousarray(mirrored_tb))
+    # sum |a - b| of two uint8 images by cv2.norm(NORM_L1): OpenCV sums 8-bit differences in
+    # integers, so the total is exact (and the same whatever the memory alignment), 8x faster than
+    # numpy's absdiff-then-int64-sum; cv2.flip makes the mirror images 7x faster than numpy's copy
     scale = 255.0 * grey.size
-    return {"symmetry_left_right": 1.0 - float(diff_lr.sum(dtype=np.int64)) / scale,
-            "symmetry_top_bottom": 1.0 - float(diff_tb.sum(dtype=np.int64)) / scale}
+    diff_lr = cv2.norm(grey, cv2.flip(grey, 1), cv2.NORM_L1)
+    diff_tb = cv2.norm(grey, cv2.flip(grey, 0), cv2.NORM_L1)
+    return {"symmetry_left_right": 1.0 - diff_lr / scale,
+            "symmetry_top_bottom": 1.0 - diff_tb / scale}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -151,7 +152,7 @@ def spectral_residual_saliency(grey: np.ndarray, *, side: int = SALIENCY_SIDE) -
     The image (8-bit levels) is area-resized to ``side`` x ``side``; with A and P the amplitude and
     phase of its 2-D FFT, the residual R = log A - mean3x3(log A) keeps what is unexpected in the
     log spectrum, and the map is |IFFT(exp(R + iP))|^2 smoothed by a Gaussian (11 x 11, sigma 3), as
-    in OpenCV's ``StaticSaliencySpectralResidual``. ``log1p`` replaces ``log`` so that coefficients
+    in OpenCV's ``StaticSaliencySpectralResidual``. log(1 + A) replaces log A so that coefficients
     of exactly zero amplitude (synthetic images) stay finite; natural images have amplitudes far
     above 1 on this scale, where the two agree.
 
@@ -163,7 +164,9 @@ def spectral_residual_saliency(grey: np.ndarray, *, side: int = SALIENCY_SIDE) -
     small = cv2.resize(np.asarray(grey), (side, side), interpolation=cv2.INTER_AREA)
     spectrum = scipy.fft.fft2(small.astype(np.float32))
     amplitude = np.abs(spectrum)
-    log_amplitude = np.log1p(amplitude)  # see the note on log1p above
+    # log(1 + A), see the note on log1p above: numpy vectorises float32 log, not log1p (5x slower);
+    # they differ by float rounding (below 1e-7 absolute) only
+    log_amplitude = np.log(amplitude + np.float32(1.0))
     residual = log_amplitude - cv2.blur(log_amplitude, (3, 3), borderType=cv2.BORDER_REPLICATE)
     gain = np.exp(residual)
     zero = amplitude == 0
@@ -174,6 +177,14 @@ def spectral_residual_saliency(grey: np.ndarray, *, side: int = SALIENCY_SIDE) -
     squares = pairs * pairs
     saliency = squares[..., 0] + squares[..., 1]
     return cv2.GaussianBlur(saliency, (11, 11), 3.0)
+
+
+@lru_cache(maxsize=4)
+def _saliency_coordinates(side: int) -> np.ndarray:
+    """``(side,)`` relative centres of the saliency map's pixel columns (or rows), (i + 0.5) / side."""
+    coordinates = (np.arange(side) + 0.5) / side
+    coordinates.flags.writeable = False
+    return coordinates
 
 
 @REGISTRY.extractor("image", "composition", _SALIENCY_DESCRIPTORS)
@@ -187,12 +198,12 @@ def saliency_layout(ctx: ImageContext) -> dict[str, float]:
     column_mass = saliency.sum(axis=0, dtype=np.float64)
     row_mass = saliency.sum(axis=1, dtype=np.float64)
     total = float(column_mass.sum())
-    coordinates = (np.arange(SALIENCY_SIDE) + 0.5) / SALIENCY_SIDE
+    coordinates = _saliency_coordinates(saliency.shape[1])
     if total > 0:
         x = float((column_mass * coordinates).sum()) / total
         y = float((row_mass * coordinates).sum()) / total
     else:
         x = y = 0.5
-    distance = float(np.min(np.hypot(_POWER_POINTS[:, 0] - x, _POWER_POINTS[:, 1] - y)))
+    distance = min(math.hypot(px - x, py - y) for px, py in _POWER_POINTS.tolist())
     return {"saliency_centroid_x": x, "saliency_centroid_y": y,
             "saliency_thirds_distance": min(1.0, distance / _MAX_THIRDS_DISTANCE)}

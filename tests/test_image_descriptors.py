@@ -447,6 +447,51 @@ def test_tamura_sampled_directionality_uses_the_same_derivatives():
     assert tamura_directionality(stripes, step=2) == pytest.approx(1.0)
 
 
+def _direct_spectrum(grey_float: np.ndarray) -> tuple[float, float]:
+    """High-frequency share and spectral slope from the full double-precision FFT, each annulus summed
+    directly (the definition, without the radial sort and segment sums)."""
+    rows, cols = grey_float.shape
+    window = cv2.createHanningWindow((cols, rows), cv2.CV_32F).astype(np.float64)
+    grey = grey_float.astype(np.float64)
+    power = np.abs(np.fft.fft2((grey - grey.mean()) * window)) ** 2
+    radius = np.hypot(np.fft.fftfreq(rows)[:, None], np.fft.fftfreq(cols)[None, :])
+    total = power[radius > 0].sum()
+    high = power[radius > image_texture.HIGH_FREQUENCY].sum() / total
+    edges = np.geomspace(*image_texture.SLOPE_RANGE, image_texture.SLOPE_BINS + 1)
+    x, y = [], []
+    for low, top in zip(edges[:-1], edges[1:]):
+        band = (radius >= low) & (radius < top)
+        if band.any() and power[band].sum() > 0:
+            x.append(np.log10(radius[band]).mean())
+            y.append(np.log10(power[band].mean()))
+    slope = np.polyfit(x, y, 1)[0] if len(x) >= 3 else 0.0
+    return float(high), float(slope)
+
+
+def test_spectrum_equals_the_direct_annulus_sums(dvisa_images):
+    rng = np.random.default_rng(25)
+    images = [dvisa_images[0], rng.integers(0, 256, (37, 50)).astype(np.uint8),
+              cv2.GaussianBlur(rng.integers(0, 256, (64, 45)).astype(np.uint8), (0, 0), 2.0),
+              rng.integers(0, 256, (9, 12)).astype(np.uint8)]  # empty bands
+    for image in images:
+        values = describe_image(image, groups=["texture"])
+        high, slope = _direct_spectrum(ImageContext(image).grey_float)
+        assert values["spectral_high_frequency"] == pytest.approx(high, rel=1e-5)
+        assert values["spectral_slope"] == pytest.approx(slope, rel=1e-4, abs=1e-6)
+
+
+def test_canny_smoothing_equals_opencv_gaussian_blur(dvisa_images):
+    from handcrafted.image import gaussian_blur_sigma1
+
+    rng = np.random.default_rng(26)
+    grey = ImageContext(dvisa_images[1]).grey
+    images = [grey, grey[3:-2, 1:], rng.integers(0, 256, (37, 50)).astype(np.uint8),
+              rng.integers(0, 256, (8, 9)).astype(np.uint8), np.full((20, 20), 255, np.uint8),
+              checkerboard(16), (rng.random((31, 33)) > 0.5).astype(np.uint8) * 255]
+    for image in images:
+        np.testing.assert_array_equal(gaussian_blur_sigma1(image), cv2.GaussianBlur(image, (0, 0), 1.0))
+
+
 # ------------------------------------------------------------------------------------------------
 # Composition
 
@@ -459,6 +504,15 @@ def test_mirror_symmetric_image():
     assert values["symmetry_left_right"] == 1.0
     assert values["symmetry_top_bottom"] < 0.9
     assert describe_image(image.transpose(1, 0, 2), groups=["composition"])["symmetry_top_bottom"] == 1.0
+
+
+def test_symmetry_is_one_minus_the_mean_mirror_difference():
+    grey = np.random.default_rng(27).integers(0, 256, (21, 34)).astype(np.uint8)
+    values = describe_image(grey, groups=["composition"])
+    expected_lr = 1 - np.abs(grey.astype(int) - grey[:, ::-1]).sum() / (255.0 * grey.size)
+    expected_tb = 1 - np.abs(grey.astype(int) - grey[::-1, :]).sum() / (255.0 * grey.size)
+    assert values["symmetry_left_right"] == expected_lr
+    assert values["symmetry_top_bottom"] == expected_tb
 
 
 def test_complexity_grows_with_detail():
