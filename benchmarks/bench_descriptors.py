@@ -45,7 +45,7 @@ SR = 16_000
 
 # -- choosing the data ------------------------------------------------------------------------------
 
-def _spread(paths: list[Path], n: int) -> list[Path]:
+def spread_evenly(paths: list[Path], n: int) -> list[Path]:
     """``n`` paths evenly spaced over the sorted list (so not all from one artist or actor)."""
     paths = sorted(paths)
     if n >= len(paths):
@@ -55,10 +55,10 @@ def _spread(paths: list[Path], n: int) -> list[Path]:
 
 
 def choose_files(data: Path, n_images: int, n_clips: int) -> tuple[list[str], list[str]]:
-    images = _spread(list((data / "d-visa" / "data").glob("*.jpg")), n_images)
+    images = spread_evenly(list((data / "d-visa" / "data").glob("*.jpg")), n_images)
     ravdess = list((data / "ravdess").rglob("*.ogg"))
     tess = list((data / "tess").rglob("*.ogg"))
-    clips = _spread(ravdess, n_clips - n_clips // 2) + _spread(tess, n_clips // 2)
+    clips = spread_evenly(ravdess, n_clips - n_clips // 2) + spread_evenly(tess, n_clips // 2)
     if not images or not clips:
         raise SystemExit(f"no D-ViSA images or RAVDESS/TESS clips under {data}; set RESONANCE_DATA")
     return [str(p) for p in images], [str(p) for p in clips]

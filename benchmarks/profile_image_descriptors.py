@@ -61,13 +61,7 @@ from pathlib import Path  # noqa: E402
 TARGET_MS = 5.0
 
 
-def _spread(paths: list[Path], n: int) -> list[Path]:
-    """``n`` paths evenly spaced over the sorted list (so not all from one artist)."""
-    paths = sorted(paths)
-    if n >= len(paths):
-        return paths
-    step = len(paths) / n
-    return [paths[int(i * step)] for i in range(n)]
+from bench_descriptors import spread_evenly  # noqa: E402  (the benchmarks folder is on sys.path)
 
 
 def _context_properties(cls: type) -> list[str]:
@@ -139,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     from resonance.paths import data_root
 
     folder = data_root() / "d-visa" / "data"
-    paths = _spread(list(folder.glob("*.jpg")), args.images)
+    paths = spread_evenly(list(folder.glob("*.jpg")), args.images)
     if not paths:
         print(f"no D-ViSA images in {folder} (set RESONANCE_DATA)", file=sys.stderr)
         return 1

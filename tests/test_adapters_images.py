@@ -17,15 +17,13 @@ from resonance.data.adapters.dvisa import DvisaAdapter, annotator_distribution, 
 from resonance.data.adapters.feelingblue import FeelingBlueAdapter, bws_weight
 from resonance.data.adapters.generic import GenericAdapter, modality_of
 from resonance.data.emotion import CATEGORIES
-from resonance.data.records import Adapter, Item, Rejection
+from resonance.data.records import Adapter, Rejection, partition_records
 from resonance.errors import ParameterError, ResonanceError
 
 
 def _split(results):
-    results = list(results)
-    items = [r for r in results if isinstance(r, Item)]
-    rejections = [r for r in results if isinstance(r, Rejection)]
-    assert len(items) + len(rejections) == len(results)
+    items, rejections = partition_records(results)
+    assert all(isinstance(r, Rejection) for r in rejections)
     return items, rejections
 
 

@@ -20,7 +20,7 @@ from resonance.data.adapters.speech import (
     parse_tess_name,
     recognise_native_name,
 )
-from resonance.data.records import Adapter, Item, Rejection
+from resonance.data.records import Adapter, Item, Rejection, partition_records
 from resonance.errors import ParameterError
 
 try:  # tests/ is a rootdir-relative folder, not a package, unless the lead makes it one
@@ -30,10 +30,8 @@ except ImportError:  # pragma: no cover
 
 
 def split(results):
-    results = list(results)
-    items = [r for r in results if isinstance(r, Item)]
-    rejections = [r for r in results if isinstance(r, Rejection)]
-    assert len(items) + len(rejections) == len(results)
+    items, rejections = partition_records(results)
+    assert all(isinstance(r, Rejection) for r in rejections)
     return items, rejections
 
 

@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 
 from resonance.data.adapters import detect_adapter, get_adapter
 from resonance.data.emotion import CATEGORIES
-from resonance.data.records import Adapter, Item, Rejection
+from resonance.data.records import Adapter, Item, Rejection, partition_records
 from resonance.data.splits import SplitConfig, assign_splits
 from resonance.errors import DecodeError
 from resonance.io.atomic import atomic_path, sha256_bytes, sha256_file, write_text_atomic
@@ -124,8 +124,9 @@ def _scan_sources(specs: Sequence[SourceSpec]) -> tuple[list[Item], list[Rejecti
             raise FileNotFoundError(f"source folder {spec.path} does not exist")
         adapter: Adapter = get_adapter(spec.corpus) if spec.corpus else detect_adapter(spec.path)
         detections.append((str(spec.path), adapter.name))
-        for record in adapter.scan(spec.path):
-            (items if isinstance(record, Item) else rejections).append(record)
+        found, rejected = partition_records(adapter.scan(spec.path))
+        items += found
+        rejections += rejected
     return items, rejections, detections
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -73,3 +73,12 @@ class Adapter(Protocol):
     def detect(self, root: Path) -> bool: ...
 
     def scan(self, root: Path) -> Iterator[Item | Rejection]: ...
+
+
+def partition_records(records: Iterable[Item | Rejection]) -> tuple[list[Item], list[Rejection]]:
+    """Split an adapter's output into its items and its rejections, keeping their order."""
+    items: list[Item] = []
+    rejections: list[Rejection] = []
+    for record in records:
+        (items if isinstance(record, Item) else rejections).append(record)
+    return items, rejections
