@@ -53,6 +53,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from resonance.errors import DecodeError, ParameterError
+from resonance.provenance import package_versions
 
 if TYPE_CHECKING:  # pandas is imported lazily: importing this module must stay cheap in workers
     import pandas as pd
@@ -560,7 +561,7 @@ def _code_signature(modality: str) -> str:
     digest = hashlib.sha256(f"format {FORMAT_VERSION} {modality}\n".encode())
     for path in sorted(files):
         digest.update(path.relative_to(path.parents[1]).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-    versions = _package_versions(_NUMERIC_PACKAGES)
+    versions = package_versions(_NUMERIC_PACKAGES)
     digest.update(json.dumps(versions, sort_keys=True).encode())
     return digest.hexdigest()[:16]
 
@@ -673,18 +674,5 @@ def _provenance(manifest_file: Path, config: ExtractConfig, names: Mapping[str, 
         "descriptors_by_modality": {m: list(v) for m, v in names.items()},
         "descriptors": descriptors,
         "signatures": dict(signatures),
-        "packages": _package_versions(_PACKAGES),
-        "python": sys.version.split()[0],
+        "packages": package_versions(_PACKAGES),
     }
-
-
-def _package_versions(packages: Sequence[str]) -> dict[str, str | None]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    versions: dict[str, str | None] = {}
-    for name in packages:
-        try:
-            versions[name] = version(name)
-        except PackageNotFoundError:
-            versions[name] = None
-    return versions
