@@ -47,7 +47,7 @@ import librosa
 import numpy as np
 
 from handcrafted.compute import compute_descriptors
-from handcrafted.registry import AUDIO_GROUPS, REGISTRY, Descriptor
+from handcrafted.registry import AUDIO_GROUPS, REGISTRY, descriptor_factory
 from resonance.errors import ParameterError
 
 __all__ = ["AudioContext", "describe_audio", "MIN_DURATION_S", "MIN_SAMPLE_RATE"]
@@ -263,9 +263,7 @@ def describe_audio(y: Any, sr: int, *, groups: Iterable[str] | None = None, fmin
     return compute_descriptors(context, "audio", groups)
 
 
-def _energy(name: str, label: str, unit: str, range_: tuple[float, float], reference: str,
-            description: str) -> Descriptor:
-    return Descriptor(name, label, unit, range_, "audio", "energy", reference, description)
+_energy = descriptor_factory("audio", "energy")
 
 
 @REGISTRY.extractor("audio", "energy", [

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from handcrafted.registry import REGISTRY, Descriptor
+from handcrafted.registry import REGISTRY, descriptor_factory
 
 if TYPE_CHECKING:
     from handcrafted.audio import AudioContext
@@ -56,9 +56,7 @@ def key_correlations(chroma: np.ndarray) -> np.ndarray:
     return _PROFILES @ ((chroma - chroma.mean()) / spread) / 12.0
 
 
-def _harmony(name: str, label: str, unit: str, range_: tuple[float, float], reference: str,
-             description: str) -> Descriptor:
-    return Descriptor(name, label, unit, range_, "audio", "harmony", reference, description)
+_harmony = descriptor_factory("audio", "harmony")
 
 
 @REGISTRY.extractor("audio", "harmony", [

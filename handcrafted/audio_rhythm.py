@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import librosa
 import numpy as np
 
-from handcrafted.registry import REGISTRY, Descriptor
+from handcrafted.registry import REGISTRY, descriptor_factory
 
 if TYPE_CHECKING:
     from handcrafted.audio import AudioContext
@@ -32,9 +32,7 @@ LARTILLOT = ("Lartillot, O., Eerola, T., Toiviainen, P. & Fornari, J. (2008). Mu
              "pulse clarity: design, validation and optimization. Proc. ISMIR, 521-526")
 
 
-def _rhythm(name: str, label: str, unit: str, range_: tuple[float, float], reference: str,
-            description: str) -> Descriptor:
-    return Descriptor(name, label, unit, range_, "audio", "rhythm", reference, description)
+_rhythm = descriptor_factory("audio", "rhythm")
 
 
 @REGISTRY.extractor("audio", "rhythm", [

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import librosa
 import numpy as np
 
-from handcrafted.registry import REGISTRY, Descriptor
+from handcrafted.registry import REGISTRY, descriptor_factory
 
 if TYPE_CHECKING:
     from handcrafted.audio import AudioContext
@@ -35,9 +35,7 @@ DAVIS = ("Davis, S. & Mermelstein, P. (1980). Comparison of parametric represent
          "monosyllabic word recognition. IEEE Trans. ASSP 28(4), 357-366; librosa.feature.mfcc")
 
 
-def _spectrum(name: str, label: str, unit: str, range_: tuple[float, float], reference: str,
-              description: str) -> Descriptor:
-    return Descriptor(name, label, unit, range_, "audio", "spectrum", reference, description)
+_spectrum = descriptor_factory("audio", "spectrum")
 
 
 @REGISTRY.extractor("audio", "spectrum", [

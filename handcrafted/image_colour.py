@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from handcrafted.registry import REGISTRY, Descriptor
+from handcrafted.registry import REGISTRY, descriptor_factory
 
 if TYPE_CHECKING:
     from handcrafted.image import ImageContext
@@ -33,28 +33,26 @@ _ITTEN = "Itten (1961), The Art of Color; chromatic thresholds after Ke, Tang & 
 _GREY_HUE = ("an image without saturation (pure greys) has no hue: ")
 
 
-def _colour(name: str, label: str, unit: str, low: float, high: float, reference: str,
-            description: str = "") -> Descriptor:
-    return Descriptor(name, label, unit, (low, high), "image", "colour", reference, description)
+_colour = descriptor_factory("image", "colour")
 
 
 # --------------------------------------------------------------------------------------------------
 # Brightness and saturation (HSV), with Valdez & Mehrabian's emotional dimensions.
 
 _HSV_DESCRIPTORS = [
-    _colour("brightness_mean", "Mean brightness", "HSV value, 0-1", 0.0, 1.0, _VALDEZ,
+    _colour("brightness_mean", "Mean brightness", "HSV value, 0-1", (0.0, 1.0), _VALDEZ,
             "Mean HSV value V = max(R, G, B)."),
-    _colour("brightness_std", "Brightness spread", "HSV value, 0-1", 0.0, 0.5, _MH2010,
+    _colour("brightness_std", "Brightness spread", "HSV value, 0-1", (0.0, 0.5), _MH2010,
             "Standard deviation of HSV value over pixels."),
-    _colour("saturation_mean", "Mean saturation", "HSV saturation, 0-1", 0.0, 1.0, _VALDEZ,
+    _colour("saturation_mean", "Mean saturation", "HSV saturation, 0-1", (0.0, 1.0), _VALDEZ,
             "Mean HSV saturation (max - min) / max; 0 for greys."),
-    _colour("saturation_std", "Saturation spread", "HSV saturation, 0-1", 0.0, 0.5, _MH2010,
+    _colour("saturation_std", "Saturation spread", "HSV saturation, 0-1", (0.0, 0.5), _MH2010,
             "Standard deviation of HSV saturation over pixels."),
-    _colour("valdez_pleasure", "Pleasure (Valdez)", "a.u.", 0.0, 0.91, _VALDEZ,
+    _colour("valdez_pleasure", "Pleasure (Valdez)", "a.u.", (0.0, 0.91), _VALDEZ,
             "0.69 brightness_mean + 0.22 saturation_mean."),
-    _colour("valdez_arousal", "Arousal (Valdez)", "a.u.", -0.31, 0.60, _VALDEZ,
+    _colour("valdez_arousal", "Arousal (Valdez)", "a.u.", (-0.31, 0.60), _VALDEZ,
             "-0.31 brightness_mean + 0.60 saturation_mean."),
-    _colour("valdez_dominance", "Dominance (Valdez)", "a.u.", -0.76, 0.32, _VALDEZ,
+    _colour("valdez_dominance", "Dominance (Valdez)", "a.u.", (-0.76, 0.32), _VALDEZ,
             "-0.76 brightness_mean + 0.32 saturation_mean."),
 ]
 
@@ -115,23 +113,23 @@ def _mean_std(plane: np.ndarray, *, total: float | None = None) -> tuple[float, 
 # Circular hue statistics and the hue histogram, both weighted by saturation.
 
 _HUE_DESCRIPTORS = [
-    _colour("hue_mean", "Mean hue", "degrees, 0-360", 0.0, 360.0, _CIRCULAR,
+    _colour("hue_mean", "Mean hue", "degrees, 0-360", (0.0, 360.0), _CIRCULAR,
             "Saturation-weighted circular mean of HSV hue (0 red, 120 green, 240 blue). " + _GREY_HUE
             + "0 by convention; read it together with hue_circular_variance (1 then)."),
-    _colour("hue_circular_variance", "Hue dispersion", "0-1", 0.0, 1.0, _CIRCULAR,
+    _colour("hue_circular_variance", "Hue dispersion", "0-1", (0.0, 1.0), _CIRCULAR,
             "1 - R, R the length of the saturation-weighted mean hue vector: 0 for one hue, near 1 "
             "for hues all round the wheel. " + _GREY_HUE + "1."),
-    _colour("hue_vector_cos", "Hue vector (cos)", "-1-1", -1.0, 1.0, _CIRCULAR,
+    _colour("hue_vector_cos", "Hue vector (cos)", "-1-1", (-1.0, 1.0), _CIRCULAR,
             "R cos(hue_mean): the mean hue vector's red-cyan component, continuous across 0/360 "
             "degrees. " + _GREY_HUE + "0."),
-    _colour("hue_vector_sin", "Hue vector (sin)", "-1-1", -1.0, 1.0, _CIRCULAR,
+    _colour("hue_vector_sin", "Hue vector (sin)", "-1-1", (-1.0, 1.0), _CIRCULAR,
             "R sin(hue_mean): the mean hue vector's component towards 90 degrees (yellow-green). "
             + _GREY_HUE + "0."),
 ]
 
 HUE_BINS = 12
 _HUE_HIST_DESCRIPTORS = [
-    _colour(f"hue_hist_{k:02d}", f"Hue share {30 * k} deg", "fraction, 0-1", 0.0, 1.0, _MH2010,
+    _colour(f"hue_hist_{k:02d}", f"Hue share {30 * k} deg", "fraction, 0-1", (0.0, 1.0), _MH2010,
             f"Saturation-weighted share of hues within +-15 degrees of {30 * k} degrees (12 bins of 30 "
             "degrees centred on red, orange, yellow, ...). The 12 shares sum to 1; " + _GREY_HUE
             + "all 12 are 0.")
@@ -201,8 +199,8 @@ _COLOURFULNESS_MAX = math.sqrt(1.09) * math.hypot(255.0, 127.5)
 
 
 @REGISTRY.extractor("image", "colour", [
-    _colour("colourfulness", "Colourfulness (Hasler-Süsstrunk)", "a.u. on the 0-255 scale", 0.0,
-            round(_COLOURFULNESS_MAX, 1), _HASLER,
+    _colour("colourfulness", "Colourfulness (Hasler-Süsstrunk)", "a.u. on the 0-255 scale",
+            (0.0, round(_COLOURFULNESS_MAX, 1)), _HASLER,
             "M3 = sqrt(sd_rg^2 + sd_yb^2) + 0.3 sqrt(mean_rg^2 + mean_yb^2), rg = R - G, "
             "yb = (R + G)/2 - B on 0-255 RGB. Hasler & Süsstrunk's scale: 0 not colourful, "
             "15 slightly, 33 moderately, 45 averagely, 59 quite, 82 highly, 109 extremely."),
@@ -245,12 +243,12 @@ def _integer_mean_std(plane: np.ndarray) -> tuple[float, float]:
 WARM_HUES = (330.0, 90.0)
 
 _WARM_COOL_DESCRIPTORS = [
-    _colour("warm_fraction", "Warm pixels", "fraction, 0-1", 0.0, 1.0, _ITTEN,
+    _colour("warm_fraction", "Warm pixels", "fraction, 0-1", (0.0, 1.0), _ITTEN,
             "Share of all pixels that are chromatic (S >= 0.2, V >= 0.2) with a warm hue "
             "(330-90 degrees: red-violet, red, orange, yellow)."),
-    _colour("cool_fraction", "Cool pixels", "fraction, 0-1", 0.0, 1.0, _ITTEN,
+    _colour("cool_fraction", "Cool pixels", "fraction, 0-1", (0.0, 1.0), _ITTEN,
             "Share of all pixels that are chromatic with a cool hue (90-330 degrees)."),
-    _colour("warm_cool_balance", "Warm-cool balance", "-1-1", -1.0, 1.0, _ITTEN,
+    _colour("warm_cool_balance", "Warm-cool balance", "-1-1", (-1.0, 1.0), _ITTEN,
             "(warm - cool) / (warm + cool) among chromatic pixels: +1 all warm, -1 all cool; 0 when "
             "no pixel is chromatic."),
 ]
@@ -283,15 +281,15 @@ def warm_cool(ctx: ImageContext) -> dict[str, float]:
 # Extremes of a* and b* over the sRGB gamut (D65): a* in [-86.2, 98.2], b* in [-107.9, 94.5]; the
 # largest chroma is that of sRGB blue, 133.8.
 _LAB_DESCRIPTORS = [
-    _colour("lab_l_mean", "Mean lightness L*", "CIE L*, 0-100", 0.0, 100.0, _CIELAB),
-    _colour("lab_l_std", "Lightness spread", "CIE L*", 0.0, 50.0, _CIELAB),
-    _colour("lab_a_mean", "Mean a* (green-red)", "CIE a*", -86.2, 98.2, _CIELAB,
+    _colour("lab_l_mean", "Mean lightness L*", "CIE L*, 0-100", (0.0, 100.0), _CIELAB),
+    _colour("lab_l_std", "Lightness spread", "CIE L*", (0.0, 50.0), _CIELAB),
+    _colour("lab_a_mean", "Mean a* (green-red)", "CIE a*", (-86.2, 98.2), _CIELAB,
             "Negative green, positive red/magenta."),
-    _colour("lab_a_std", "a* spread", "CIE a*", 0.0, 92.2, _CIELAB),
-    _colour("lab_b_mean", "Mean b* (blue-yellow)", "CIE b*", -107.9, 94.5, _CIELAB,
+    _colour("lab_a_std", "a* spread", "CIE a*", (0.0, 92.2), _CIELAB),
+    _colour("lab_b_mean", "Mean b* (blue-yellow)", "CIE b*", (-107.9, 94.5), _CIELAB,
             "Negative blue, positive yellow."),
-    _colour("lab_b_std", "b* spread", "CIE b*", 0.0, 101.2, _CIELAB),
-    _colour("lab_chroma_mean", "Mean chroma C*ab", "CIE C*ab", 0.0, 133.9, _CIELAB,
+    _colour("lab_b_std", "b* spread", "CIE b*", (0.0, 101.2), _CIELAB),
+    _colour("lab_chroma_mean", "Mean chroma C*ab", "CIE C*ab", (0.0, 133.9), _CIELAB,
             "Mean of sqrt(a*^2 + b*^2)."),
 ]
 
@@ -330,14 +328,14 @@ PALETTE_K = 8
 PALETTE_ITERATIONS = 10
 
 _PALETTE_DESCRIPTORS = [
-    _colour("palette_entropy", "Palette entropy", "bits", 0.0, math.log2(PALETTE_K), _PALETTE,
+    _colour("palette_entropy", "Palette entropy", "bits", (0.0, math.log2(PALETTE_K)), _PALETTE,
             f"Shannon entropy of the pixel shares of the {PALETTE_K} k-means colours (CIELab, on a "
             "32-px thumbnail): 0 for one colour, 3 bits for 8 equally used colours."),
-    _colour("palette_colours_90", "Colours covering 90%", "count", 1.0, float(PALETTE_K), _PALETTE,
+    _colour("palette_colours_90", "Colours covering 90%", "count", (1.0, float(PALETTE_K)), _PALETTE,
             "Fewest palette colours that together cover at least 90% of the pixels."),
-    _colour("palette_dominant_share", "Dominant colour share", "fraction, 0-1", 1.0 / PALETTE_K,
-            1.0, _PALETTE, "Pixel share of the most used palette colour."),
-    _colour("palette_diversity", "Palette diversity", "CIE delta E*ab", 0.0, 130.0, _PALETTE,
+    _colour("palette_dominant_share", "Dominant colour share", "fraction, 0-1", (1.0 / PALETTE_K, 1.0), _PALETTE,
+            "Pixel share of the most used palette colour."),
+    _colour("palette_diversity", "Palette diversity", "CIE delta E*ab", (0.0, 130.0), _PALETTE,
             "Rao's quadratic entropy sum_ij w_i w_j dE(c_i, c_j) of the palette: the expected CIELab "
             "distance between the colours of two random pixels after quantisation."),
 ]
@@ -428,10 +426,10 @@ def palette_statistics(ctx: ImageContext) -> dict[str, float]:
 # Luminance contrast
 
 _CONTRAST_DESCRIPTORS = [
-    _colour("contrast_rms", "RMS contrast", "luma, 0-1", 0.0, 0.5,
+    _colour("contrast_rms", "RMS contrast", "luma, 0-1", (0.0, 0.5),
             "Peli (1990), J. Opt. Soc. Am. A 7(10):2032-2040",
             "Standard deviation of luma in [0, 1]."),
-    _colour("contrast_michelson", "Michelson contrast (robust)", "0-1", 0.0, 1.0,
+    _colour("contrast_michelson", "Michelson contrast (robust)", "0-1", (0.0, 1.0),
             "Michelson (1927), Studies in Optics; percentiles as in Peli (1990)",
             "(L99 - L1) / (L99 + L1) with L1, L99 the 1st and 99th luma percentiles, so isolated "
             "specks do not decide it; 0 for a black image."),

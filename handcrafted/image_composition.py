@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import scipy.fft
 
-from handcrafted.registry import REGISTRY, Descriptor
+from handcrafted.registry import REGISTRY, descriptor_factory
 
 if TYPE_CHECKING:
     from handcrafted.image import ImageContext
@@ -26,19 +26,17 @@ _COMPLEXITY = ("Donderi (2006), Psychol. Bull. 132(1):73-97; Machado et al. (201
 _SALIENCY = "Hou & Zhang (2007), CVPR, doi:10.1109/CVPR.2007.383267; " + _MH2010
 
 
-def _composition(name: str, label: str, unit: str, low: float, high: float, reference: str,
-                 description: str = "") -> Descriptor:
-    return Descriptor(name, label, unit, (low, high), "image", "composition", reference, description)
+_composition = descriptor_factory("image", "composition")
 
 
 # --------------------------------------------------------------------------------------------------
 # Mirror symmetry
 
 _SYMMETRY_DESCRIPTORS = [
-    _composition("symmetry_left_right", "Left-right symmetry", "0-1", 0.0, 1.0, _SYMMETRY,
+    _composition("symmetry_left_right", "Left-right symmetry", "0-1", (0.0, 1.0), _SYMMETRY,
                  "1 - mean |Y(x, y) - Y(W-1-x, y)| of luma Y in [0, 1]: 1 for an image equal to its "
                  "mirror image about the vertical axis."),
-    _composition("symmetry_top_bottom", "Top-bottom symmetry", "0-1", 0.0, 1.0, _SYMMETRY,
+    _composition("symmetry_top_bottom", "Top-bottom symmetry", "0-1", (0.0, 1.0), _SYMMETRY,
                  "1 - mean |Y(x, y) - Y(x, H-1-y)|: 1 for an image equal to its upside-down mirror."),
 ]
 
@@ -83,7 +81,7 @@ def _flat_jpeg_size(rows: int, cols: int) -> int:
 
 
 @REGISTRY.extractor("image", "composition", [
-    _composition("complexity_jpeg", "Visual complexity (JPEG)", "compressed / raw bytes", 0.0, 1.0,
+    _composition("complexity_jpeg", "Visual complexity (JPEG)", "compressed / raw bytes", (0.0, 1.0),
                  _COMPLEXITY,
                  "Bytes of the image as a quality-75 JPEG, minus those of a flat image of the same size "
                  "(headers and tables), divided by the raw RGB bytes (3 per pixel): 0 for a flat "
@@ -104,9 +102,9 @@ def complexity(ctx: ImageContext) -> dict[str, float]:
 # Rule of thirds (Machajdik & Hanbury 2010, after Datta et al. 2006)
 
 _THIRDS_DESCRIPTORS = [
-    _composition("thirds_brightness", "Centre-third brightness", "HSV value, 0-1", 0.0, 1.0, _MH2010,
+    _composition("thirds_brightness", "Centre-third brightness", "HSV value, 0-1", (0.0, 1.0), _MH2010,
                  "Mean HSV value of the central rectangle bounded by the rule-of-thirds lines."),
-    _composition("thirds_saturation", "Centre-third saturation", "HSV saturation, 0-1", 0.0, 1.0,
+    _composition("thirds_saturation", "Centre-third saturation", "HSV saturation, 0-1", (0.0, 1.0),
                  _MH2010, "Mean HSV saturation of the central rectangle bounded by the thirds lines."),
 ]
 
@@ -135,11 +133,11 @@ _POWER_POINTS = np.array([(1 / 3, 1 / 3), (2 / 3, 1 / 3), (1 / 3, 2 / 3), (2 / 3
 _MAX_THIRDS_DISTANCE = math.sqrt(2) / 3  # from a corner to its nearest power point
 
 _SALIENCY_DESCRIPTORS = [
-    _composition("saliency_centroid_x", "Saliency centre (x)", "image width, 0-1", 0.0, 1.0, _SALIENCY,
+    _composition("saliency_centroid_x", "Saliency centre (x)", "image width, 0-1", (0.0, 1.0), _SALIENCY,
                  "Horizontal centre of mass of the spectral-residual saliency map; 0 left, 1 right."),
-    _composition("saliency_centroid_y", "Saliency centre (y)", "image height, 0-1", 0.0, 1.0, _SALIENCY,
+    _composition("saliency_centroid_y", "Saliency centre (y)", "image height, 0-1", (0.0, 1.0), _SALIENCY,
                  "Vertical centre of mass of the saliency map; 0 top, 1 bottom."),
-    _composition("saliency_thirds_distance", "Saliency off the thirds", "0-1", 0.0, 1.0, _SALIENCY,
+    _composition("saliency_thirds_distance", "Saliency off the thirds", "0-1", (0.0, 1.0), _SALIENCY,
                  "Distance from the saliency centre of mass to the nearest rule-of-thirds "
                  "intersection, in relative coordinates, divided by its maximum sqrt(2)/3: 0 on a "
                  "power point, 0.5 at the image centre, 1 in a corner."),

@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 import scipy.fft
 
-from handcrafted.registry import REGISTRY, Descriptor
+from handcrafted.registry import REGISTRY, descriptor_factory
 
 if TYPE_CHECKING:
     from handcrafted.image import ImageContext
@@ -37,9 +37,7 @@ _SPECTRUM = ("Field (1987), JOSA A 4(12):2379-2394; Graham & Field (2007), Spati
              "Redies, Hasenstein & Denzler (2007), Spatial Vision 21:137-148")
 
 
-def _texture(name: str, label: str, unit: str, low: float, high: float, reference: str,
-             description: str = "") -> Descriptor:
-    return Descriptor(name, label, unit, (low, high), "image", "texture", reference, description)
+_texture = descriptor_factory("image", "texture")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -54,18 +52,18 @@ _AVERAGED = " Averaged over distances 1, 2, 4 px and angles 0, 45, 90, 135 degre
             "32 levels; symmetric, normalised matrices of the pairs starting on the quincunx " \
             "(pixels with row + column even)."
 _GLCM_DESCRIPTORS = [
-    _texture("glcm_contrast", "GLCM contrast", "levels^2", 0.0, 961.0, _HARALICK,
+    _texture("glcm_contrast", "GLCM contrast", "levels^2", (0.0, 961.0), _HARALICK,
              "sum P(i,j) (i - j)^2: large for strong local variation." + _AVERAGED),
-    _texture("glcm_dissimilarity", "GLCM dissimilarity", "levels", 0.0, 31.0, _HARALICK,
+    _texture("glcm_dissimilarity", "GLCM dissimilarity", "levels", (0.0, 31.0), _HARALICK,
              "sum P(i,j) |i - j|." + _AVERAGED),
-    _texture("glcm_homogeneity", "GLCM homogeneity", "0-1", 0.0, 1.0, _HARALICK,
+    _texture("glcm_homogeneity", "GLCM homogeneity", "0-1", (0.0, 1.0), _HARALICK,
              "sum P(i,j) / (1 + (i - j)^2): 1 for a flat image." + _AVERAGED),
-    _texture("glcm_energy", "GLCM energy", "0-1", 0.0, 1.0, _HARALICK,
+    _texture("glcm_energy", "GLCM energy", "0-1", (0.0, 1.0), _HARALICK,
              "sqrt(ASM)." + _AVERAGED),
-    _texture("glcm_correlation", "GLCM correlation", "-1-1", -1.0, 1.0, _HARALICK,
+    _texture("glcm_correlation", "GLCM correlation", "-1-1", (-1.0, 1.0), _HARALICK,
              "Linear correlation of the grey levels of pixel pairs; 1 by convention for a matrix whose "
              "levels do not vary (flat image), as in skimage.feature.graycoprops." + _AVERAGED),
-    _texture("glcm_asm", "GLCM angular second moment", "0-1", 0.0, 1.0, _HARALICK,
+    _texture("glcm_asm", "GLCM angular second moment", "0-1", (0.0, 1.0), _HARALICK,
              "sum P(i,j)^2: 1 for a flat image." + _AVERAGED),
 ]
 
@@ -455,10 +453,10 @@ def _uniform_lbp_histogram(grey: np.ndarray) -> np.ndarray:
 
 
 _LBP_DESCRIPTORS = [
-    _texture("lbp_entropy", "LBP entropy", "bits", 0.0, math.log2(LBP_POINTS + 2), _LBP,
+    _texture("lbp_entropy", "LBP entropy", "bits", (0.0, math.log2(LBP_POINTS + 2)), _LBP,
              "Shannon entropy of the histogram of the 10 uniform LBP codes (P = 8 neighbours, R = 1 px): "
              "0 for a flat image, up to log2(10) = 3.32 bits for varied micro-texture."),
-    _texture("lbp_nonuniform_fraction", "Non-uniform LBP share", "fraction, 0-1", 0.0, 1.0, _LBP,
+    _texture("lbp_nonuniform_fraction", "Non-uniform LBP share", "fraction, 0-1", (0.0, 1.0), _LBP,
              "Share of pixels whose 8-neighbour pattern has more than 2 bit changes (noise, corners, "
              "fine irregular texture)."),
 ]
@@ -480,7 +478,7 @@ def lbp(ctx: ImageContext) -> dict[str, float]:
 
 
 @REGISTRY.extractor("image", "texture", [
-    _texture("edge_density", "Edge density", "fraction, 0-1", 0.0, 1.0, _CANNY,
+    _texture("edge_density", "Edge density", "fraction, 0-1", (0.0, 1.0), _CANNY,
              "Share of pixels on Canny edges (Gaussian sigma 1 px, hysteresis thresholds 50 / 150 on "
              "the L2 Sobel magnitude of 8-bit luma); 0 for a flat image."),
 ])
@@ -517,14 +515,14 @@ def _directionality_normaliser(bins: int) -> float:
 
 
 _TAMURA_DESCRIPTORS = [
-    _texture("tamura_coarseness", "Tamura coarseness", "px", 2.0, 2.0 ** TAMURA_SCALES, _TAMURA,
+    _texture("tamura_coarseness", "Tamura coarseness", "px", (2.0, 2.0 ** TAMURA_SCALES), _TAMURA,
              "Mean over pixels of the window size 2^k (k = 1..5) at which the difference between the "
              "means of adjacent windows (horizontal or vertical) is largest: the typical size of "
              "texture elements. Ties go to the larger window, so a flat image gets 32."),
-    _texture("tamura_contrast", "Tamura contrast", "grey levels", 0.0, 127.5, _TAMURA,
+    _texture("tamura_contrast", "Tamura contrast", "grey levels", (0.0, 127.5), _TAMURA,
              "sigma / kurtosis^(1/4) of 8-bit luma: spread, discounted for peaky histograms; 0 for a "
              "flat image, 127.5 for a half-black, half-white one."),
-    _texture("tamura_directionality", "Tamura directionality", "0-1", 0.0, 1.0, _TAMURA,
+    _texture("tamura_directionality", "Tamura directionality", "0-1", (0.0, 1.0), _TAMURA,
              "1 - r sum_phi d(phi, phi_peak)^2 H(phi) over a 16-bin histogram of Prewitt edge "
              "orientations with magnitude >= 12 (single-peak form); r scales the worst histogram to "
              "0. 1: all edges share one orientation; an even spread gives about 0.47; 0 without edges."),
@@ -766,10 +764,10 @@ def _spectral_layout(rows: int, cols: int) -> _SpectralLayout:
 
 
 _SPECTRUM_DESCRIPTORS = [
-    _texture("spectral_high_frequency", "High-frequency energy", "fraction, 0-1", 0.0, 1.0, _SPECTRUM,
+    _texture("spectral_high_frequency", "High-frequency energy", "fraction, 0-1", (0.0, 1.0), _SPECTRUM,
              "Share of the (Hann-windowed, mean-removed) luma power spectrum above 0.25 cycles/pixel; "
              "0 for a flat image."),
-    _texture("spectral_slope", "Spectral slope", "log10 power / log10 frequency", -6.0, 2.0, _SPECTRUM,
+    _texture("spectral_slope", "Spectral slope", "log10 power / log10 frequency", (-6.0, 2.0), _SPECTRUM,
              "Slope of the radially averaged power spectrum in log-log coordinates between 0.02 and "
              "0.25 cycles/pixel: about -2 for natural scenes and much art (Redies et al. 2007), "
              "steeper for smooth images, 0 for white noise. 0 by convention when fewer than 3 "

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from handcrafted.registry import REGISTRY, Descriptor
+from handcrafted.registry import REGISTRY, descriptor_factory
 from resonance.errors import ParameterError
 
 __all__ = ["F0Track", "track_f0", "glottal_pulses", "pulse_amplitudes", "jitter_local", "shimmer_local",
@@ -440,9 +440,7 @@ _FEW_PERIODS = ("NaN when fewer than 3 glottal pulses (2 consecutive periods) pa
                 "(periods 0.1-20 ms, consecutive ratio <= 1.3), e.g. unvoiced clips.")
 
 
-def _pitch(name: str, label: str, unit: str, range_: tuple[float, float], reference: str,
-           description: str, undefined: str = "") -> Descriptor:
-    return Descriptor(name, label, unit, range_, "audio", "pitch", reference, description, undefined)
+_pitch = descriptor_factory("audio", "pitch")
 
 
 @REGISTRY.extractor("audio", "pitch", [

@@ -46,6 +46,17 @@ class Descriptor:
     codec_sensitive: bool = False
 
 
+def descriptor_factory(modality: Modality, group: str) -> Callable[..., Descriptor]:
+    """A maker of descriptors of one modality and group, so that a group's module lists only what
+    differs: ``make(name, label, unit, (low, high), reference, description="", undefined="")``."""
+
+    def make(name: str, label: str, unit: str, range_: tuple[float, float], reference: str,
+             description: str = "", undefined: str = "") -> Descriptor:
+        return Descriptor(name, label, unit, tuple(range_), modality, group, reference, description, undefined)
+
+    return make
+
+
 Extractor = Callable[[Any], Mapping[str, float]]
 
 
