@@ -18,7 +18,7 @@ from resonance.data.adapters.feelingblue import FeelingBlueAdapter, bws_weight
 from resonance.data.adapters.generic import GenericAdapter, modality_of
 from resonance.data.emotion import CATEGORIES
 from resonance.data.records import Adapter, Rejection, partition_records
-from resonance.errors import ParameterError, ResonanceError
+from resonance.errors import ParameterError
 
 
 def _split(results):
@@ -269,7 +269,7 @@ def test_generic_class_tree(tmp_path):
     _touch(tmp_path / "happy" / "001.wav", b"happy-1")
     _touch(tmp_path / "sad" / "001.wav", b"sad-1")           # same name as happy/001, other bytes: fine
     _touch(tmp_path / "Suprised" / "x.flac", b"surprise-1")  # upstream misspelling, via canonical_category
-    _touch(tmp_path / "bored" / "b.wav", b"bored")            # unknown class
+    _touch(tmp_path / "stuff" / "b.wav", b"stuff")            # unknown class (no emotion name)
     _touch(tmp_path / "happy" / "notes.txt", b"notes")        # unsupported
     _touch(tmp_path / "happy" / "cover.jpg", b"jpeg")         # other modality in an audio corpus
     _touch(tmp_path / "happy" / ".DS_Store", b"junk")         # hidden: skipped
@@ -287,6 +287,8 @@ def test_generic_class_tree(tmp_path):
     assert by_id["Suprised/x"].label.distribution == {"surprise": 1.0}
     assert all(i.modality == "audio" and i.corpus == "generic" for i in items)
     assert by_id["sad/001"].original_labels == {"class": "sad"}
+    # No folder below the class and no native name: the group is unknown, flagged (and warned).
+    assert "unknown_group" in by_id["happy/001"].flags and by_id["Angry/spk1/a1"].flags == ()
 
 
 def test_generic_conflicting_bytes(tmp_path):
@@ -316,7 +318,7 @@ def test_generic_manifest(tmp_path):
         b"img/missing.jpg,sad,,,,\n"             # 9 file absent
         b"img/g.jpg,happy,,,,\n"                 # 10 conflicting with 11
         b"img/g.jpg,sad,,,,\n"                   # 11
-        b"img/h.jpg,bored,,,,\n"                 # 12 unknown label
+        b"img/h.jpg,blorf,,,,\n"                 # 12 unknown label
         b"img/i.bin,sad,,,,\n"                   # 13 unsupported
         b"img/a.jpg,happy,,,,artist1\n"          # 14 duplicate row, same label
     ))
@@ -351,7 +353,7 @@ def test_generic_manifest_given_path_and_bad_header(tmp_path):
     [item] = GenericAdapter().scan(tmp_path / "labels.csv")  # a CSV file as root works too
     assert item.local_id == "x"
     _touch(tmp_path / "bad.csv", b"file,emotion\nx.wav,calm\n")
-    with pytest.raises(ResonanceError, match="'path' column"):
+    with pytest.raises(ParameterError, match=r"lacks the column\(s\) \['path'\]"):
         list(GenericAdapter().scan(tmp_path / "bad.csv"))
     with pytest.raises(ParameterError, match="not found"):
         list(GenericAdapter(manifest="nope.csv").scan(tmp_path))

@@ -3,6 +3,7 @@ Kaggle layouts built from real recordings (see tests/speech_fixtures.py)."""
 
 from __future__ import annotations
 
+import warnings
 from collections import Counter
 
 import pytest
@@ -20,7 +21,7 @@ from resonance.data.adapters.speech import (
     parse_tess_name,
     recognise_native_name,
 )
-from resonance.data.records import Adapter, Item, Rejection, partition_records
+from resonance.data.records import Adapter, Item, Rejection, UnknownGroupWarning, partition_records
 from resonance.errors import ParameterError
 
 try:  # tests/ is a rootdir-relative folder, not a package, unless the lead makes it one
@@ -62,7 +63,7 @@ def test_adapters_follow_the_protocol(cls):
     adapter = cls()
     assert isinstance(adapter, Adapter)
     assert adapter.modality == "audio"
-    assert adapter.name in {"ravdess", "tess", "cremad", "savee", "kaggle"}
+    assert adapter.name in {"ravdess", "tess", "cremad", "savee", "emodb", "kaggle"}
 
 
 @pytest.mark.parametrize("cls", SPEECH_ADAPTERS)
@@ -330,13 +331,21 @@ def test_kaggle_mixed_tree(tmp_path, sources):
         "Emotions/stray_clip",                   # no class folder
     ], sources)
     assert [c for c in SPEECH_ADAPTERS if c().detect(root)] == [KaggleAudioEmotionsAdapter]
-    items, rejections = split(KaggleAudioEmotionsAdapter().scan(root))
-    assert by_reason(rejections) == {"conflicting_labels": 2, "unlabelled": 1}
-    assert all("03-01-06-01-01-01-03" in r.path for r in rejections if r.reason == "conflicting_labels")
+    with pytest.warns(UnknownGroupWarning, match="1 of 8 kaggle items"):
+        items, rejections = split(KaggleAudioEmotionsAdapter().scan(root))
+    # A name whose emotion contradicts its class folder is rejected (which is right cannot be known);
+    # of one recording under two classes, the copy whose folder agrees with its name is kept.
+    assert by_reason(rejections) == {"conflicting_labels": 3, "unlabelled": 1}
+    conflicts = sorted(r.path.split("/")[-2] + "/" + r.path.rsplit("/", 1)[-1].split(".")[0]
+                       for r in rejections if r.reason == "conflicting_labels")
+    assert conflicts == ["Happy/03-01-04-01-01-01-01", "SURPRISED/OA_bite_neutral", "Sad/03-01-06-01-01-01-03"]
+    disagree = next(r for r in rejections if "03-01-04-01-01-01-01" in r.path)
+    assert "says sad" in disagree.detail and "'Happy'" in disagree.detail
     got = {i.local_id: i for i in items}
     assert set(got) == {"ravdess:03-01-05-01-01-01-02", "cremad:1001_DFA_ANG_XX", "savee:DC_d01",
-                        "tess:OAF_back_fear", "ravdess:03-01-04-01-01-01-01", "unknown:mystery_clip",
-                        "cremad:1002_TIE_SAD_LO", "tess:YAF_bar_ps", "tess:OAF_bite_neutral"}
+                        "tess:OAF_back_fear", "unknown:mystery_clip", "cremad:1002_TIE_SAD_LO", "tess:YAF_bar_ps",
+                        "ravdess:03-01-06-01-01-01-03"}
+    assert got["ravdess:03-01-06-01-01-01-03"].label.emotion == "fear"
     assert all(i.corpus == "kaggle" for i in items)
     rav = got["ravdess:03-01-05-01-01-01-02"]
     assert rav.attributes["source_corpus"] == "ravdess" and rav.group == "ravdess:Actor_02"
@@ -344,14 +353,16 @@ def test_kaggle_mixed_tree(tmp_path, sources):
     assert got["cremad:1001_DFA_ANG_XX"].group == "cremad:1001"
     assert got["savee:DC_d01"].group == "savee:DC" and got["savee:DC_d01"].label.emotion == "disgust"
     assert got["tess:OAF_back_fear"].attributes["speaker"] == "OAF"
-    sad_as_happy = got["ravdess:03-01-04-01-01-01-01"]
-    assert sad_as_happy.label.emotion == "happiness" and sad_as_happy.flags == ("label_disagrees_with_name",)
-    assert sad_as_happy.original_labels["class_folder"] == "Happy"
-    assert sad_as_happy.original_labels["emotion"] == "sad"
     unknown = got["unknown:mystery_clip"]
     assert unknown.group == "kaggle:unknown:mystery_clip" and unknown.attributes["source_corpus"] is None
+    assert unknown.flags == ("unrecognised_name", "unknown_group")
     assert got["tess:YAF_bar_ps"].label.emotion == "surprise" and got["tess:YAF_bar_ps"].flags == ()
-    assert got["tess:OAF_bite_neutral"].label.emotion == "surprise"
-    assert got["tess:OAF_bite_neutral"].flags == ("label_disagrees_with_name",)
+    assert got["cremad:1002_TIE_SAD_LO"].original_labels["class_folder"] == "Sad"
     # The same RAVDESS recording is recognisable across the native and the Kaggle tree.
     assert rav.local_id.split(":", 1)[1] == parse_ravdess_name("03-01-05-01-01-01-02")["local_id"]
+    # A group pattern gives the unrecognised names their speaker; then nothing is unknown.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UnknownGroupWarning)
+        items, _ = split(KaggleAudioEmotionsAdapter(group_pattern=r"(?P<group>mystery)_").scan(root))
+    mystery = next(i for i in items if i.local_id == "unknown:mystery_clip")
+    assert mystery.group == "kaggle:mystery" and "unknown_group" not in mystery.flags

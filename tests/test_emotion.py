@@ -10,6 +10,7 @@ from resonance.data.emotion import (
     CATEGORY_VAD,
     EmotionLabel,
     canonical_category,
+    category_kernel,
     emotional_similarity,
     from_category,
     from_distribution,
@@ -21,9 +22,9 @@ from resonance.data.emotion import (
 
 
 @pytest.mark.parametrize("label, expected", [
-    ("ANG", "anger"), ("angry", "anger"), ("Suprised", "surprise"), ("ps", "surprise"),
-    ("pleasant_surprise", "surprise"), ("sa", "sadness"), ("Happy", "happiness"), ("calm", "calm"),
-    ("awe", "awe"), ("NEU", "neutral"), ("Disgusted", "disgust"), ("fearful", "fear"),
+    ("angry", "anger"), ("Suprised", "surprise"), ("pleasant_surprise", "surprise"), ("sad", "sadness"),
+    ("Happy", "happiness"), ("calm", "calm"), ("awe", "awe"), ("Neutral", "neutral"), ("Disgusted", "disgust"),
+    ("fearful", "fear"),
 ])
 def test_source_labels_map_to_unified_categories(label, expected):
     assert canonical_category(label) == expected
@@ -32,6 +33,14 @@ def test_source_labels_map_to_unified_categories(label, expected):
 def test_unknown_label_is_a_clear_error():
     with pytest.raises(KeyError, match="unknown emotion label 'bored'"):
         canonical_category("bored")
+
+
+@pytest.mark.parametrize("code", ["a", "d", "f", "h", "n", "sa", "su", "ps", "ANG", "DIS", "FEA", "HAP", "NEU", "W"])
+def test_corpus_short_codes_are_no_global_synonyms(code):
+    """Issue 11 item 8: SAVEE's a/f/... and CREMA-D's ANG/... live in their adapters only (in EMO-DB,
+    A = Angst = fear and F = Freude = happiness)."""
+    with pytest.raises(KeyError):
+        canonical_category(code)
 
 
 def test_category_prototypes_match_the_nrc_vad_lexicon(shared_data):
@@ -117,3 +126,69 @@ def test_ties_go_to_the_sources_preferred_category():
     assert preferred.emotion == "excitement"
     assert preferred.distribution["excitement"] == pytest.approx(1 / 3)  # the shares stay exact
     assert from_distribution({"awe": 2, "fear": 1}, preferred="fear").emotion == "awe"  # no tie, no override
+
+
+# -- the soft target (issue 11 item 10) -------------------------------------------------------------
+
+def _random_soft_labels(n, seed=0):
+    rng = np.random.default_rng(seed)
+    p = rng.dirichlet(np.full(len(CATEGORIES), 0.3), size=n)
+    va = rng.uniform(0, 1, size=(n, 2))
+    return p, va
+
+
+def test_self_similarity_is_one_for_every_label_soft_or_not():
+    p, va = _random_soft_labels(200)
+    sim = similarity_matrix(p, va, p, va)
+    np.testing.assert_allclose(np.diag(sim), 1.0, rtol=0, atol=1e-12)
+    # the two cases of the issue: a three-way tie (D-ViSA) and an EMOPIA quadrant (a VA-derived spread)
+    tie = from_distribution({"awe": 1, "excitement": 1, "fear": 1})
+    assert emotional_similarity(tie, tie) == pytest.approx(1.0, abs=1e-12)  # was 0.72
+    q = from_quadrant("Q1")
+    assert emotional_similarity(q, q) == pytest.approx(1.0, abs=1e-12)      # was 0.87
+    # one-hot labels are unchanged by the normalisation: the category term is K[i, j]
+    kernel = category_kernel()
+    a, b = from_category("anger"), from_category("fear")
+    expected = 0.5 * kernel[CATEGORIES.index("anger"), CATEGORIES.index("fear")] + 0.5 * math.exp(
+        -((a.valence - b.valence) ** 2 + (a.arousal - b.arousal) ** 2) / (2 * 0.25**2))
+    assert emotional_similarity(a, b) == pytest.approx(expected, abs=1e-12)
+
+
+def test_soft_similarity_is_symmetric_bounded_and_below_one_off_the_diagonal():
+    p, va = _random_soft_labels(120, seed=1)
+    q, vb = _random_soft_labels(80, seed=2)
+    ab, ba = similarity_matrix(p, va, q, vb), similarity_matrix(q, vb, p, va)
+    np.testing.assert_allclose(ab, ba.T, atol=1e-12)
+    assert ab.min() >= 0.0 and ab.max() <= 1.0
+    off = similarity_matrix(p, va, p, va)[~np.eye(len(p), dtype=bool)]
+    assert off.max() < 1.0
+
+
+def test_soft_similarity_decreases_with_va_distance():
+    rng = np.random.default_rng(3)
+    p, va = _random_soft_labels(50, seed=4)
+    for k in range(len(p)):
+        # same distribution, a point moving away along a random direction
+        direction = rng.normal(size=2)
+        direction /= np.linalg.norm(direction)
+        steps = np.linspace(0.0, 0.5, 11)
+        points = np.clip(va[k] + steps[:, None] * direction, 0, 1)
+        distance = np.linalg.norm(points - va[k], axis=1)
+        keep = np.concatenate([[True], np.diff(distance) > 1e-9])  # clipping can stall the walk
+        sim = similarity_matrix(p[k], va[k], np.repeat(p[k:k + 1], keep.sum(), 0), points[keep])[0]
+        assert np.all(np.diff(sim) < 0), k
+    # and for continuous labels whose distribution itself follows the VA point
+    for _ in range(50):
+        start = rng.uniform(0.1, 0.9, 2)
+        direction = rng.normal(size=2)
+        direction /= np.linalg.norm(direction)
+        points = [start + t * direction for t in np.linspace(0, 0.4, 9)]
+        points = [x for x in points if (x >= 0).all() and (x <= 1).all()]
+        labels = [from_va(*x, vad_source="t") for x in points]
+        sims = [emotional_similarity(labels[0], other) for other in labels]
+        assert np.all(np.diff(sims) < 0)
+
+
+def test_similarity_rejects_an_empty_distribution():
+    with pytest.raises(ValueError, match="positive mass"):
+        similarity_matrix(np.zeros(len(CATEGORIES)), [0.5, 0.5], np.ones(len(CATEGORIES)) / 12, [0.5, 0.5])

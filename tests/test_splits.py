@@ -54,3 +54,15 @@ def test_a_group_across_official_splits_is_an_error():
 def test_bad_fractions_are_rejected():
     with pytest.raises(ValueError, match="fractions"):
         SplitConfig(fractions=(0.5, 0.5, 0.5))
+
+
+def test_holdout_corpus_matches_case_insensitively_and_unknown_names_fail():
+    """Issue 11 item 17: ``TESS`` picks corpus ``tess``; a name matching no corpus is an error listing them."""
+    from resonance.errors import ParameterError
+
+    frame = pd.concat([_frame(6, corpus="tess"), _frame(6, corpus="mycorpus")], ignore_index=True)
+    splits = assign_splits(frame, SplitConfig(holdout_corpus="TESS"))
+    assert (splits[frame["corpus"] == "tess"] == "test").all()
+    assert set(splits[frame["corpus"] == "mycorpus"]) == {"train", "val", "test"}
+    with pytest.raises(ParameterError, match="matches no corpus.*mycorpus, tess"):
+        assign_splits(frame, SplitConfig(holdout_corpus="ravdess"))

@@ -14,8 +14,15 @@ Split = Literal["train", "val", "test"]
 
 #: Corpus names as they appear in the manifest's ``corpus`` column.
 CORPORA: tuple[str, ...] = (
-    "dvisa", "feelingblue", "ravdess", "tess", "cremad", "savee", "emopia", "kaggle", "generic", "probes",
+    "dvisa", "feelingblue", "ravdess", "tess", "cremad", "savee", "emodb", "emopia", "kaggle", "generic", "probes",
 )
+#: Flag of an item whose group (speaker, artist) is not known: it is its own group, so a split cannot
+#: keep its speaker out of the other splits. The datasheet says so; prepare warns.
+FLAG_UNKNOWN_GROUP = "unknown_group"
+
+
+class UnknownGroupWarning(UserWarning):
+    """Items whose speaker or artist is unknown: their splits cannot be group-disjoint."""
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from resonance.errors import ParameterError
+
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 
 
 @dataclass(frozen=True)
 class SplitConfig:
-    """``fractions`` of train/val/test; ``holdout_corpus`` sends one whole corpus to test."""
+    """``fractions`` of train/val/test; ``holdout_corpus`` sends one whole corpus to test (its name is
+    matched case-insensitively)."""
 
     fractions: tuple[float, float, float] = (0.70, 0.15, 0.15)
     seed: int = 0
@@ -28,7 +31,7 @@ class SplitConfig:
 
     def __post_init__(self) -> None:
         if len(self.fractions) != 3 or min(self.fractions) < 0 or not np.isclose(sum(self.fractions), 1.0):
-            raise ValueError(f"fractions must be three non-negative numbers summing to 1, got {self.fractions}")
+            raise ParameterError(f"fractions must be three non-negative numbers summing to 1, got {self.fractions}")
 
 
 def assign_splits(items: pd.DataFrame, config: SplitConfig = SplitConfig()) -> pd.Series:
@@ -37,10 +40,20 @@ def assign_splits(items: pd.DataFrame, config: SplitConfig = SplitConfig()) -> p
     Rules, per corpus: the hold-out corpus goes wholly to ``test``; a group with an official split
     keeps it; the remaining groups are assigned greedily (see the module docstring). No group is ever
     in two splits. The result is a function of the rows and the seed only.
+
+    Raises
+    ------
+    ParameterError
+        If ``holdout_corpus`` names no corpus of ``items`` (the message lists them).
     """
     result = pd.Series(index=items.index, dtype=object)
+    holdout = config.holdout_corpus.strip().lower() if config.holdout_corpus else None
+    corpora = sorted({str(c) for c in items["corpus"]})
+    if holdout is not None and holdout not in {c.lower() for c in corpora}:
+        raise ParameterError(f"hold-out corpus {config.holdout_corpus!r} matches no corpus; the items hold "
+                             f"{', '.join(corpora)}")
     for corpus, rows in items.groupby("corpus", sort=True):
-        if corpus == config.holdout_corpus:
+        if str(corpus).lower() == holdout:
             result.loc[rows.index] = "test"
             continue
         official = _official_group_splits(rows)
@@ -59,7 +72,7 @@ def _official_group_splits(rows: pd.DataFrame) -> dict[str, str]:
     per_group = official.groupby("group")["official_split"].unique()
     conflicts = [g for g, splits in per_group.items() if len(splits) > 1]
     if conflicts:
-        raise ValueError(f"groups {conflicts[:5]} span several official splits; use a finer group")
+        raise ParameterError(f"groups {conflicts[:5]} span several official splits; use a finer group")
     return {g: splits[0] for g, splits in per_group.items()}
 
 

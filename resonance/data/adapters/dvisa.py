@@ -57,15 +57,15 @@ Group is the artist (the slug before the first ``_``): 141 artists in the real d
 from __future__ import annotations
 
 import ast
-import csv
 import math
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from resonance.data.adapters._files import is_image, read_rows
 from resonance.data.emotion import EmotionLabel, canonical_category, from_distribution
 from resonance.data.records import Item, Modality, Rejection
-from resonance.errors import ParameterError, ResonanceError
+from resonance.errors import ParameterError
 
 CORPUS = "dvisa"
 LABEL_FILE = "D-ViSA.csv"
@@ -73,7 +73,6 @@ ANNOTATOR_FILE = "art_emo_vad_dataset.csv"
 VAD_SOURCE = "D-ViSA final_vad (Kim et al. 2023)"
 N_ANNOTATORS = 3
 #: Weight added to ``final_emo`` when it ties for the most probable category (see the module docstring).
-_IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif"}
 
 
 def find_dvisa_dir(root: Path) -> Path | None:
@@ -150,15 +149,6 @@ def annotator_distribution(annotations: list[list[str]]) -> dict[str, float]:
     return weights
 
 
-def _read_rows(path: Path, required: tuple[str, ...]) -> list[dict[str, str]]:
-    with open(path, newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in required if c not in (reader.fieldnames or [])]
-        if missing:
-            raise ResonanceError(f"{path} lacks the column(s) {missing}; found {reader.fieldnames}")
-        return list(reader)
-
-
 def _resolve_image(name: str, image_dirs: tuple[Path, ...]) -> Path | None:
     # The two georgia-o'keeffe rows name files that are stored without the apostrophe.
     for candidate_name in dict.fromkeys((name, name.replace("'", ""))):
@@ -230,11 +220,11 @@ class DvisaAdapter:
         if base is None:
             raise ParameterError(f"{root} holds no {LABEL_FILE} (nor does a d-visa/ folder inside it)")
         image_dirs = tuple(d for d in (base / "data", base / "images", base) if d.is_dir())
-        rows = _read_rows(base / LABEL_FILE, ("artwork", "final_emo", "final_vad"))
+        rows = read_rows(base / LABEL_FILE, ("artwork", "final_emo", "final_vad"))
         annotators: dict[str, dict[str, str]] = {}
         if (base / ANNOTATOR_FILE).is_file():
             required = ("artwork", *(f"emo{n}" for n in range(1, 4)), *(f"vad{n}" for n in range(1, 4)))
-            annotators = {r["artwork"]: r for r in _read_rows(base / ANNOTATOR_FILE, required)}
+            annotators = {r["artwork"]: r for r in read_rows(base / ANNOTATOR_FILE, required)}
 
         labelled: set[Path] = set()  # files some row names, whether or not its label is usable
         for row in rows:
@@ -246,7 +236,7 @@ class DvisaAdapter:
         # Images nobody labelled are not used; say so rather than dropping them silently.
         for folder in image_dirs[:1]:
             for path in sorted(folder.iterdir()):
-                if path.suffix.lower() in _IMAGE_SUFFIXES and path not in labelled and path.is_file():
+                if is_image(path) and path not in labelled and path.is_file():
                     yield Rejection(CORPUS, str(path), "unlabelled", f"no row of {LABEL_FILE} names it")
 
     def _item(self, row: Mapping[str, str], annotator_row: Mapping[str, str] | None, path: Path | None,

@@ -60,15 +60,15 @@ audio with :func:`resonance.io.midi.render_cached` (FluidSynth, FluidR3_GM piano
 
 from __future__ import annotations
 
-import csv
 import re
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+from resonance.data.adapters._files import MIDI_EXTENSIONS, read_rows
 from resonance.data.emotion import from_quadrant
 from resonance.data.records import Item, Modality, Rejection, Split
-from resonance.errors import ParameterError, ResonanceError
+from resonance.errors import ParameterError
 
 CORPUS = "emopia"
 DATA_DIR = "EMOPIA_1.0"
@@ -78,7 +78,6 @@ SPLIT_DIR = "split"
 #: Split file stem -> the manifest's split name.
 SPLIT_FILES: dict[str, Split] = {"train": "train", "val": "val", "test": "test"}
 _SPLIT_ORDER: tuple[Split, ...] = ("train", "val", "test")
-_MIDI_SUFFIXES = {".mid", ".midi"}
 _CLIP_ID = re.compile(r"^Q(?P<quadrant>[1-4])_(?P<youtube_id>.+)_(?P<clip_index>\d+)$")
 
 
@@ -142,7 +141,7 @@ def read_official_split(split_dir: Path) -> dict[str, list[tuple[Split, str]]]:
         path = split_dir / f"{stem}.csv"
         if not path.is_file():
             continue
-        for row in _read_rows(path, ("fname",)):
+        for row in read_rows(path, ("fname",)):
             entries.setdefault(row["fname"].strip(), []).append((split, (row.get("label") or "").strip()))
     return entries
 
@@ -163,15 +162,6 @@ def song_overlap(split_of_clip: dict[str, Split]) -> dict[str, set[Split]]:
             continue
         splits_of_song.setdefault(youtube_id, set()).add(split)
     return {song: s for song, s in splits_of_song.items() if len(s) > 1}
-
-
-def _read_rows(path: Path, required: tuple[str, ...]) -> list[dict[str, str]]:
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in required if c not in (reader.fieldnames or [])]
-        if missing:
-            raise ResonanceError(f"{path} lacks the column(s) {missing}; found {reader.fieldnames}")
-        return list(reader)
 
 
 class EmopiaAdapter:
@@ -203,8 +193,8 @@ class EmopiaAdapter:
         data_dir, split_dir = dirs
         midi_dir = data_dir / MIDI_DIR
         midis = {p.stem: p for p in sorted(midi_dir.iterdir())
-                 if p.suffix.lower() in _MIDI_SUFFIXES and p.is_file()}
-        rows = _read_rows(data_dir / LABEL_FILE, ("ID", "4Q", "annotator"))
+                 if p.suffix.lower() in MIDI_EXTENSIONS and p.is_file()}
+        rows = read_rows(data_dir / LABEL_FILE, ("ID", "4Q", "annotator"))
         split_entries = read_official_split(split_dir) if split_dir is not None else {}
 
         # Official split per clip (a clip named by several split files has none of them), then per song.

@@ -50,13 +50,13 @@ an emotion outside the shared categories, or two different scores for one (emoti
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from resonance.data.adapters._files import is_image, read_csv
 from resonance.data.emotion import canonical_category, from_distribution
 from resonance.data.records import Item, Modality, Rejection, Split
 from resonance.errors import ParameterError, ResonanceError
@@ -66,7 +66,6 @@ SCORES_FILE = "feelingblue_relative_scores.csv"
 SPLITS_FILE = "feelingblue_splits.json"
 IMAGE_DIR = "wikiart"
 SPLIT_NAMES: dict[str, Split] = {"train": "train", "valid": "val"}
-_IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif"}
 
 
 def find_feelingblue_dir(root: Path) -> Path | None:
@@ -104,29 +103,24 @@ def read_scores(path: Path) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
     """
     images: dict[str, dict[str, Any]] = {}
     problems: dict[str, str] = {}
-    with open(path, newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        columns = ("emotion", "image_id", "filename", "score")
-        missing = [c for c in columns if c not in (reader.fieldnames or [])]
-        if missing:
-            raise ResonanceError(f"{path} lacks the column(s) {missing}; found {reader.fieldnames}")
-        for line, row in enumerate(reader, start=2):
-            filename = (row["filename"] or "").strip()
-            if not filename:
-                problems[f"<line {line}>"] = f"line {line}: empty filename"
-                continue
-            entry = images.setdefault(filename, {"image_id": row["image_id"], "scores": {}})
-            try:
-                emotion = canonical_category(row["emotion"])
-                score = float(row["score"])
-                bws_weight(score)
-            except (KeyError, ValueError) as exc:
-                problems.setdefault(filename, f"line {line}: {exc.args[0] if exc.args else exc}")
-                continue
-            previous = entry["scores"].get(emotion)
-            if previous is not None and previous != score:
-                problems.setdefault(filename, f"line {line}: two scores for {emotion}: {previous} and {score}")
-            entry["scores"][emotion] = score
+    table = read_csv(path, ("emotion", "image_id", "filename", "score"), sniff=False, allow_empty=True)
+    for line, row in zip(table.lines, table.rows, strict=True):
+        filename = row["filename"]
+        if not filename:
+            problems[f"<line {line}>"] = f"line {line}: empty filename"
+            continue
+        entry = images.setdefault(filename, {"image_id": row["image_id"], "scores": {}})
+        try:
+            emotion = canonical_category(row["emotion"])
+            score = float(row["score"])
+            bws_weight(score)
+        except (KeyError, ValueError) as exc:
+            problems.setdefault(filename, f"line {line}: {exc.args[0] if exc.args else exc}")
+            continue
+        previous = entry["scores"].get(emotion)
+        if previous is not None and previous != score:
+            problems.setdefault(filename, f"line {line}: two scores for {emotion}: {previous} and {score}")
+        entry["scores"][emotion] = score
     return images, problems
 
 
@@ -214,7 +208,7 @@ class FeelingBlueAdapter:
 
         if image_dir.is_dir():
             for path in sorted(image_dir.iterdir()):
-                if path.suffix.lower() in _IMAGE_SUFFIXES and path.name not in seen and path.is_file():
+                if is_image(path) and path.name not in seen and path.is_file():
                     yield Rejection(CORPUS, str(path), "unlabelled", f"no row of {SCORES_FILE} names it")
 
 
