@@ -46,7 +46,6 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -412,10 +411,11 @@ def render_many(
     progress: bool = True,
     **settings: Any,
 ) -> list[Path | DecodeError]:
-    """:func:`render_cached` over many MIDI files in a thread pool, with a tqdm progress bar.
+    """:func:`render_cached` over many MIDI files in ``workers`` processes, with a progress bar.
 
-    Threads suffice: the work happens in FluidSynth subprocesses (and in soxr/libsndfile, which
-    release the GIL).
+    Runs through :func:`resonance.parallel.map_chunks`, one clip per task: a worker process that
+    dies (a crash in the resampler or the FLAC encoder) costs only its clip, which is retried once
+    in a fresh process and then returned as a ``worker_crashed`` :class:`DecodeError`.
 
     Returns
     -------
@@ -430,6 +430,8 @@ def render_many(
     ParameterError
         Before any work, when ``workers`` or a setting is invalid.
     """
+    from resonance.parallel import map_chunks
+
     if not isinstance(workers, (int, np.integer)) or workers < 1:
         raise ParameterError(f"workers must be a positive integer, got {workers!r}")
     full = _settings(**settings)
@@ -437,23 +439,28 @@ def render_many(
     find_fluidsynth()
     find_soundfont(full["soundfont"])
     paths = [Path(p) for p in paths]
-
-    def one(path: Path) -> Path | DecodeError:
-        try:
-            return render_cached(path, cache_dir, **settings)
-        except DecodeError as exc:
-            return exc
-
-    from tqdm.auto import tqdm  # deferred: no terminal machinery on import
-
+    task = functools.partial(_render_chunk, cache_dir=cache_dir, settings=settings)
     results: list[Path | DecodeError | None] = [None] * len(paths)
-    with ThreadPoolExecutor(max_workers=int(workers)) as pool:
-        futures = {pool.submit(one, path): index for index, path in enumerate(paths)}
-        # as_completed, so that the bar moves with finished clips rather than with input order
-        for future in tqdm(as_completed(futures), total=len(futures), desc="render MIDI", unit="clip",
-                           disable=not progress):
-            results[futures[future]] = future.result()
+    for index, (outcome,) in map_chunks(task, [[path] for path in paths], workers=int(workers), progress=progress,
+                                        description="render MIDI", unit="clip", on_crash=_crashed_render):
+        results[index] = DecodeError(*outcome) if isinstance(outcome, tuple) else outcome
     return results  # type: ignore[return-value]  # every slot is filled
+
+
+def _render_chunk(chunk: list[Path], *, cache_dir: str | os.PathLike[str], settings: Mapping[str, Any]
+                  ) -> list[Path | tuple[str, str]]:
+    """Render each clip; a :class:`DecodeError` travels back as ``(reason, detail)`` (it does not pickle)."""
+    outcomes: list[Path | tuple[str, str]] = []
+    for path in chunk:
+        try:
+            outcomes.append(render_cached(path, cache_dir, **settings))
+        except DecodeError as error:
+            outcomes.append((error.reason, error.detail))
+    return outcomes
+
+
+def _crashed_render(chunk: list[Path], detail: str) -> list[tuple[str, str]]:
+    return [("worker_crashed", f"{path}: {detail}") for path in chunk]
 
 
 __all__ = [
