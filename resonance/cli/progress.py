@@ -1,11 +1,12 @@
-"""A tqdm progress bar in the shape the library's ``progress`` hooks expect."""
+"""The project's progress bar (:func:`resonance.parallel.progress_bar`) in the shape of the library's
+``progress`` hooks: ``progress(iterable, total, description)``."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from tqdm import tqdm
+from resonance.parallel import progress_bar
 
 
 def tqdm_progress(iterable: Iterable, total: int, description: str) -> Iterable:
-    return tqdm(iterable, total=total, desc=description, unit="file", dynamic_ncols=True, leave=False)
+    return progress_bar(total, description=description, unit="file", iterable=iterable, leave=False)
