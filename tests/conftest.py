@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
+
+# Numba's on-disk cache is not safe for concurrent writers (numba issue 10128): two test sessions (or a
+# session and a user's run) compiling librosa into the same __pycache__ can poison it for every later
+# run. Each test session compiles into a cache of its own unless the caller chose one.
+os.environ.setdefault("NUMBA_CACHE_DIR", tempfile.mkdtemp(prefix="resonance-test-numba-"))
 
 from resonance.paths import data_root
 
