@@ -33,6 +33,8 @@ test: setup lint
 
 lint: setup
 	$(BIN)/ruff check resonance handcrafted attribution studies tests benchmarks
+	# the layering contracts of pyproject.toml (tests/test_layering.py runs them too)
+	$(BIN)/lint-imports
 
 test-slow: setup
 	$(BIN)/python -m pytest -q -m slow

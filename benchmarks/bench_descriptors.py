@@ -222,11 +222,11 @@ def child_single(spec: dict) -> dict:
     audio_s = sum(len(y) for y in clips) / SR
     results["audio_s"] = audio_s
     results["n_image_descriptors"] = len(describe_image(images[0]))
-    results["n_audio_descriptors"] = len(describe_audio(clips[0], SR))
+    results["n_audio_descriptors"] = len(describe_audio(clips[0], sr=SR))
 
     cpu, wall = _timed(describe_image, images)
     results["ours_image"] = {"cpu_s": cpu, "wall_s": wall, "rate": _rate(len(images), cpu)}
-    cpu, wall = _timed(lambda y: describe_audio(y, SR), clips)
+    cpu, wall = _timed(lambda y: describe_audio(y, sr=SR), clips)
     results["ours_audio"] = {"cpu_s": cpu, "wall_s": wall, "rate": _rate(audio_s, cpu)}
 
     groups = {}
@@ -235,9 +235,9 @@ def child_single(spec: dict) -> dict:
         groups[f"image/{group}"] = {"ms_per_item": 1000 * cpu / len(images),
                                     "n": len(describe_image(images[0], groups=[group]))}
     for group in AUDIO_GROUPS:
-        cpu, _ = _timed(lambda y, g=group: describe_audio(y, SR, groups=[g]), clips)
+        cpu, _ = _timed(lambda y, g=group: describe_audio(y, sr=SR, groups=[g]), clips)
         groups[f"audio/{group}"] = {"ms_per_item": 1000 * cpu / len(clips), "per_audio_s": cpu / audio_s,
-                                    "n": len(describe_audio(clips[0], SR, groups=[group]))}
+                                    "n": len(describe_audio(clips[0], sr=SR, groups=[group]))}
     results["groups"] = groups
     results["extractors"] = _extractor_costs(images, clips)
 
@@ -306,7 +306,7 @@ def _pool_item(job: tuple[str, str]) -> tuple[float, float]:
     from handcrafted.audio import describe_audio
 
     y, _ = load_audio(path)
-    describe_audio(y, SR)
+    describe_audio(y, sr=SR)
     return len(y) / SR, time.process_time() - start
 
 

@@ -4,36 +4,32 @@ Public API:
 
 - :data:`REGISTRY`, :class:`Descriptor`, :class:`Registry` -- what can be measured (attribution and
   studies select descriptors only through the registry); users register their own extractors.
+- :data:`DESCRIPTOR_SET` -- the built-in descriptors as one named, versioned set
+  (``resonance-hc/1.0``), recorded in every features table.
 - :func:`describe_image` -- colour, texture and composition of one RGB image.
 - :func:`describe_audio` -- energy, spectrum, rhythm, pitch/voice and harmony of one mono clip.
 - :func:`extract_features` -- every descriptor of every item of a prepared dataset, into Parquet.
 
-Importing this package registers the built-in descriptors (it imports :mod:`handcrafted.image` and
-:mod:`handcrafted.audio`); it never imports torch.
+Layout: :mod:`handcrafted.registry` (what a descriptor is) and :mod:`handcrafted.compute` at the
+bottom; the sub-packages :mod:`handcrafted.audio` and :mod:`handcrafted.image` (a shared context,
+one module per family, an ``__init__`` that assembles them); :mod:`handcrafted.builtin`, which
+registers the built-in families in :data:`REGISTRY`; :mod:`handcrafted.extract` on top. Importing
+this package registers the built-in descriptors; it never imports torch.
 """
 
-from handcrafted.audio import describe_audio  # noqa: E402  (registers the audio descriptors)
-from handcrafted.extract import ExtractConfig, ExtractResult, extract_features, read_features  # noqa: E402
-from handcrafted.image import describe_image  # noqa: E402  (registers the image descriptors)
-from handcrafted.registry import AUDIO_GROUPS, IMAGE_GROUPS, REGISTRY, Descriptor, Registry
-
-
-def _codec_sensitive_names() -> list[str]:
-    """Descriptors that Opus coding distorts, as measured by ``benchmarks/codec_robustness.py``
-    (FLAC vs Opus on 120 RAVDESS recordings; flagged when Spearman or ICC(A,1) < 0.9)."""
-    from importlib.resources import files
-
-    text = files("handcrafted").joinpath("codec_sensitive.txt").read_text(encoding="utf-8")
-    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
-
-
-REGISTRY.flag_codec_sensitive(_codec_sensitive_names())
+from handcrafted.audio import describe_audio
+from handcrafted.builtin import DESCRIPTOR_SET
+from handcrafted.extract import ExtractConfig, ExtractResult, extract_features, read_features
+from handcrafted.image import describe_image
+from handcrafted.registry import AUDIO_GROUPS, IMAGE_GROUPS, REGISTRY, Descriptor, DescriptorSet, Registry
 
 __all__ = [
     "AUDIO_GROUPS",
+    "DESCRIPTOR_SET",
     "IMAGE_GROUPS",
     "REGISTRY",
     "Descriptor",
+    "DescriptorSet",
     "ExtractConfig",
     "ExtractResult",
     "Registry",

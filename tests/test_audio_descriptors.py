@@ -69,19 +69,19 @@ def test_registry_metadata_is_complete_and_matches_output():
         assert re.fullmatch(r"[a-z][a-z0-9_]*", d.name), d.name
         assert d.label and d.unit and d.reference and d.description, d.name
         assert d.range[0] < d.range[1], d.name
-    values = describe_audio(_speechlike(), SR)
+    values = describe_audio(_speechlike(), sr=SR)
     assert list(values) == [d.name for d in descriptors]
 
 
 def test_groups_select_only_their_descriptors():
-    values = describe_audio(_speechlike(), SR, groups=["energy", "harmony"])
+    values = describe_audio(_speechlike(), sr=SR, groups=["energy", "harmony"])
     assert set(values) == {d.name for d in REGISTRY.select("audio", groups=["energy", "harmony"])}
 
 
 # --- known answers ---------------------------------------------------------------------------------
 
 def test_sine_440_centroid_and_f0():
-    values = describe_audio(_sine(440.0), SR, groups=["spectrum", "pitch"])
+    values = describe_audio(_sine(440.0), sr=SR, groups=["spectrum", "pitch"])
     assert values["spectral_centroid_hz"] == pytest.approx(440.0, rel=0.02)
     assert values["f0_mean_hz"] == pytest.approx(440.0, rel=0.01)
     assert values["voiced_fraction"] > 0.9
@@ -92,7 +92,7 @@ def test_sine_440_centroid_and_f0():
 def test_harmonic_tone_f0_has_no_octave_error():
     t = np.arange(2 * SR) / SR
     tone = sum(np.sin(2 * np.pi * 150 * k * t) / k for k in range(1, 15))
-    values = describe_audio(0.2 * tone, SR, groups=["pitch"])
+    values = describe_audio(0.2 * tone, sr=SR, groups=["pitch"])
     assert values["f0_mean_hz"] == pytest.approx(150.0, rel=0.01)
 
 
@@ -101,7 +101,7 @@ def test_click_train_120_bpm_gives_tempo_120():
     for onset in np.arange(0.1, 8.0, 0.5):
         start = int(onset * SR)
         y[start:start + 40] += 0.8 * np.hanning(40)
-    values = describe_audio(y, SR, groups=["rhythm"])
+    values = describe_audio(y, sr=SR, groups=["rhythm"])
     assert values["tempo_bpm"] == pytest.approx(120.0, abs=2.0)
     assert values["onset_rate_hz"] == pytest.approx(2.0, abs=0.2)
     assert values["pulse_clarity"] > 0.5
@@ -109,20 +109,20 @@ def test_click_train_120_bpm_gives_tempo_120():
 
 def test_white_noise_is_flat_and_a_sine_is_not():
     noise = 0.1 * np.random.default_rng(1).standard_normal(2 * SR)
-    assert describe_audio(noise, SR, groups=["spectrum"])["spectral_flatness"] > 0.3
-    assert describe_audio(_sine(1000.0), SR, groups=["spectrum"])["spectral_flatness"] < 0.01
+    assert describe_audio(noise, sr=SR, groups=["spectrum"])["spectral_flatness"] > 0.3
+    assert describe_audio(_sine(1000.0), sr=SR, groups=["spectrum"])["spectral_flatness"] < 0.01
 
 
 def test_full_scale_sine_levels():
-    values = describe_audio(_sine(1000.0, amplitude=1.0), SR, groups=["energy"])
+    values = describe_audio(_sine(1000.0, amplitude=1.0), sr=SR, groups=["energy"])
     assert values["rms_mean_dbfs"] == pytest.approx(-3.01, abs=0.1)
     assert values["loudness_dba"] == pytest.approx(-3.01, abs=0.1)  # A-weighting is ~0 dB at 1 kHz
 
 
 def test_doubling_amplitude_adds_6_02_db():
     y = _speechlike(seed=3)
-    quiet = describe_audio(y, SR)
-    loud = describe_audio(2.0 * y, SR)
+    quiet = describe_audio(y, sr=SR)
+    loud = describe_audio(2.0 * y, sr=SR)
     for name in ("rms_mean_dbfs", "loudness_dba"):
         assert loud[name] - quiet[name] == pytest.approx(20 * math.log10(2), abs=0.1), name
     # Level-invariant descriptors do not move.
@@ -133,7 +133,7 @@ def test_doubling_amplitude_adds_6_02_db():
 @pytest.mark.parametrize("y", [np.zeros(SR), 0.1 * np.random.default_rng(2).standard_normal(SR)],
                          ids=["silence", "white_noise"])
 def test_unvoiced_input_gives_nan_only_where_documented(y):
-    values = describe_audio(y, SR)
+    values = describe_audio(y, sr=SR)
     assert values["voiced_fraction"] == 0.0
     for name in ("f0_mean_hz", "f0_std_semitones", "f0_range_semitones", "jitter_local_pct",
                  "shimmer_local_pct", "hnr_db"):
@@ -146,7 +146,7 @@ def test_unvoiced_input_gives_nan_only_where_documented(y):
 def test_major_and_minor_progressions_have_opposite_mode():
     major = [[72, 76, 79], [77, 81, 84], [79, 83, 86], [72, 76, 79]]  # I-IV-V-I in C
     minor = [[72, 75, 79], [77, 80, 84], [79, 82, 86], [72, 75, 79]]  # i-iv-v-i in C minor
-    mode = {name: describe_audio(_tones([n for chord in chords for n in chord] * 2), SR,
+    mode = {name: describe_audio(_tones([n for chord in chords for n in chord] * 2), sr=SR,
                                  groups=["harmony"])["mode_major_minor"]
             for name, chords in (("major", major), ("minor", minor))}
     assert mode["major"] > 0 > mode["minor"]
@@ -201,12 +201,12 @@ def test_context_computes_each_representation_once():
 ])
 def test_invalid_input_raises_parameter_error(y, sr, match):
     with pytest.raises(ParameterError, match=match):
-        describe_audio(y, sr)
+        describe_audio(y, sr=sr)
 
 
 def test_unknown_group_raises():
     with pytest.raises(ParameterError, match="unknown audio descriptor groups"):
-        describe_audio(np.zeros(SR), SR, groups=["timbre"])
+        describe_audio(np.zeros(SR), sr=SR, groups=["timbre"])
 
 
 # --- real data --------------------------------------------------------------------------------------
@@ -219,7 +219,7 @@ def test_angry_speech_is_louder_and_higher_than_sad(shared_data):
     values = {}
     for emotion, code in (("angry", "05"), ("sad", "04")):
         clips = [base / f"Actor_{a:02d}" / f"03-01-{code}-01-01-01-{a:02d}.ogg" for a in range(1, 21)]
-        rows = [describe_audio(load_audio(path)[0], SR, groups=["energy", "pitch"]) for path in clips]
+        rows = [describe_audio(load_audio(path)[0], sr=SR, groups=["energy", "pitch"]) for path in clips]
         values[emotion] = {name: np.array([row[name] for row in rows])
                            for name in ("rms_mean_dbfs", "f0_mean_hz")}
     for name in ("rms_mean_dbfs", "f0_mean_hz"):

@@ -10,10 +10,9 @@ import cv2
 import numpy as np
 import pytest
 
-from handcrafted import image_texture
 from handcrafted.image import GLCM_LEVELS, ImageContext, as_rgb_uint8, describe_image
-from handcrafted.image_colour import palette
-from handcrafted.image_texture import (
+from handcrafted.image.colour import palette
+from handcrafted.image.texture import (
     GLCM_ANGLES,
     GLCM_DISTANCES,
     glcm_matrices,
@@ -24,6 +23,9 @@ from handcrafted.image_texture import (
     tamura_directionality,
     uniform_lbp,
 )
+from handcrafted.image.texture import lbp as lbp_module
+from handcrafted.image.texture import spectrum as spectrum_module
+from handcrafted.image.texture import tamura as tamura_module
 from handcrafted.registry import IMAGE_GROUPS, REGISTRY
 from resonance.errors import ParameterError
 from resonance.io.image import load_image
@@ -284,6 +286,45 @@ def test_lbp_matches_scikit_image(dvisa_images):
     np.testing.assert_array_equal(uniform_lbp(random), local_binary_pattern(random, 8, 1, method="uniform"))
 
 
+def test_glcm_counts_equal_graycomatrix(dvisa_images):
+    # the cv2.calcHist counts are a measured speed trade; scikit-image is their reference path
+    from skimage.feature import graycomatrix
+
+    random = np.random.default_rng(12).integers(0, GLCM_LEVELS, (37, 50)).astype(np.uint8)
+    for levels in (ImageContext(dvisa_images[0]).grey_levels, random):
+        expected = graycomatrix(levels, list(GLCM_DISTANCES), list(GLCM_ANGLES), levels=GLCM_LEVELS, symmetric=True)
+        np.testing.assert_array_equal(glcm_matrices(levels, levels=GLCM_LEVELS), expected.astype(np.float64))
+
+
+def test_glcm_descriptors_against_the_scikit_image_path(dvisa_images):
+    # the descriptor counts the pairs starting on the quincunx only: within 1.5% (documented) of
+    # graycomatrix + graycoprops over every pair, averaged over the 12 offsets
+    from skimage.feature import graycomatrix, graycoprops
+
+    for image in dvisa_images:
+        levels = ImageContext(image).grey_levels
+        matrices = graycomatrix(levels, list(GLCM_DISTANCES), list(GLCM_ANGLES), levels=GLCM_LEVELS,
+                                symmetric=True, normed=True)
+        values = describe_image(image, groups=["texture"])
+        for prop, name in (("contrast", "glcm_contrast"), ("dissimilarity", "glcm_dissimilarity"),
+                           ("homogeneity", "glcm_homogeneity"), ("energy", "glcm_energy"),
+                           ("correlation", "glcm_correlation"), ("ASM", "glcm_asm")):
+            assert values[name] == pytest.approx(float(graycoprops(matrices, prop).mean()), rel=0.015), name
+
+
+def test_lbp_descriptors_equal_the_scikit_image_path(dvisa_images):
+    from skimage.feature import local_binary_pattern
+
+    random = np.random.default_rng(13).integers(0, 256, (41, 30)).astype(np.uint8)
+    for grey in (ImageContext(dvisa_images[1]).grey, random):
+        codes = local_binary_pattern(grey, 8, 1, method="uniform").astype(int)
+        counts = np.bincount(codes.ravel(), minlength=10) / codes.size
+        shares = counts[counts > 0]
+        values = describe_image(grey, groups=["texture"])
+        assert values["lbp_entropy"] == pytest.approx(float(-(shares * np.log2(shares)).sum()), rel=1e-12)
+        assert values["lbp_nonuniform_fraction"] == pytest.approx(float(counts[9]), rel=1e-12)
+
+
 def test_lbp_descriptors_follow_from_the_lbp_image():
     image = np.random.default_rng(7).integers(0, 256, (30, 30)).astype(np.uint8)
     counts = np.bincount(uniform_lbp(image).ravel(), minlength=10) / 900
@@ -400,7 +441,7 @@ def test_lbp_integer_ratio_orders_every_pair_like_the_interpolation():
     r = (1 - frac) / frac
     d = np.arange(-255, 256, dtype=np.float64)[:, None]
     s = np.arange(-510, 511, dtype=np.float64)[None, :]
-    p, q = image_texture._LBP_DIAGONAL_RATIO
+    p, q = lbp_module._LBP_DIAGONAL_RATIO
     np.testing.assert_array_equal(np.sign(q * d + p * s), np.sign(d + r * s))
 
 
@@ -411,9 +452,9 @@ def test_lbp_fast_codes_equal_the_interpolated_codes():
               np.kron(rng.integers(0, 256, (4, 4)), np.ones((3, 3))).astype(np.uint8)]
     for image in images:
         slow = np.zeros(image.shape, dtype=np.uint8)
-        for p, bit in enumerate(image_texture._neighbour_bits(image, 8, 1.0)):
+        for p, bit in enumerate(lbp_module._neighbour_bits(image, 8, 1.0)):
             slow |= bit << p
-        np.testing.assert_array_equal(image_texture._lbp8_codes(image), slow)
+        np.testing.assert_array_equal(lbp_module._lbp8_codes(image), slow)
 
 
 def test_tamura_sampled_coarseness_matches_the_definition():
@@ -440,7 +481,7 @@ def test_tamura_sampled_directionality_uses_the_same_derivatives():
     peak = int(np.argmax(histogram))
     steps = np.abs(np.arange(16) - peak)
     spread = ((np.minimum(steps, 16 - steps) * math.pi / 16) ** 2 * histogram).sum()
-    expected = 1 - spread / image_texture._directionality_normaliser(16)
+    expected = 1 - spread / tamura_module._directionality_normaliser(16)
     # cv2.phase is ~0.3 degree accurate: an orientation next to a bin edge may land in the neighbour
     assert tamura_directionality(image, step=2) == pytest.approx(expected, abs=0.02)
     stripes = np.tile((127 + 120 * np.sin(np.arange(64) / 3.0)).astype(np.uint8), (64, 1))
@@ -456,8 +497,8 @@ def _direct_spectrum(grey_float: np.ndarray) -> tuple[float, float]:
     power = np.abs(np.fft.fft2((grey - grey.mean()) * window)) ** 2
     radius = np.hypot(np.fft.fftfreq(rows)[:, None], np.fft.fftfreq(cols)[None, :])
     total = power[radius > 0].sum()
-    high = power[radius > image_texture.HIGH_FREQUENCY].sum() / total
-    edges = np.geomspace(*image_texture.SLOPE_RANGE, image_texture.SLOPE_BINS + 1)
+    high = power[radius > spectrum_module.HIGH_FREQUENCY].sum() / total
+    edges = np.geomspace(*spectrum_module.SLOPE_RANGE, spectrum_module.SLOPE_BINS + 1)
     x, y = [], []
     for low, top in zip(edges[:-1], edges[1:]):
         band = (radius >= low) & (radius < top)
@@ -480,16 +521,17 @@ def test_spectrum_equals_the_direct_annulus_sums(dvisa_images):
         assert values["spectral_slope"] == pytest.approx(slope, rel=1e-4, abs=1e-6)
 
 
-def test_canny_smoothing_equals_opencv_gaussian_blur(dvisa_images):
-    from handcrafted.image import gaussian_blur_sigma1
-
+def test_canny_edges_are_opencv_blur_then_canny(dvisa_images):
+    # the edge map is cv2.GaussianBlur (sigma 1, the library call that replaced a hand-written
+    # fixed-point copy of it) then cv2.Canny 50/150 with the L2 gradient
     rng = np.random.default_rng(26)
     grey = ImageContext(dvisa_images[1]).grey
     images = [grey, grey[3:-2, 1:], rng.integers(0, 256, (37, 50)).astype(np.uint8),
               rng.integers(0, 256, (8, 9)).astype(np.uint8), np.full((20, 20), 255, np.uint8),
               checkerboard(16), (rng.random((31, 33)) > 0.5).astype(np.uint8) * 255]
     for image in images:
-        np.testing.assert_array_equal(gaussian_blur_sigma1(image), cv2.GaussianBlur(image, (0, 0), 1.0))
+        expected = cv2.Canny(cv2.GaussianBlur(image, (0, 0), 1.0), 50, 150, L2gradient=True) > 0
+        np.testing.assert_array_equal(ImageContext(image).edges, expected)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Composition descriptors of an image: symmetry, complexity, rule of thirds and saliency layout.
 
-Each extractor receives a :class:`handcrafted.image.ImageContext` and returns a dict of its
+Each extractor receives a :class:`handcrafted.image.context.ImageContext` and returns a dict of its
 descriptors.
 """
 
@@ -8,16 +8,13 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 import scipy.fft
 
-from handcrafted.registry import REGISTRY, descriptor_factory
-
-if TYPE_CHECKING:
-    from handcrafted.image import ImageContext
+from handcrafted.image.context import ImageContext
+from handcrafted.registry import Registry, descriptor_factory
 
 _MH2010 = "Machajdik & Hanbury (2010), ACM MM, doi:10.1145/1873951.1873965"
 _SYMMETRY = "Bauerly & Liu (2006), Int. J. Hum.-Comput. Stud. 64(8):670-682; Jacobsen & Höfel (2003)"
@@ -41,7 +38,6 @@ _SYMMETRY_DESCRIPTORS = [
 ]
 
 
-@REGISTRY.extractor("image", "composition", _SYMMETRY_DESCRIPTORS)
 def symmetry(ctx: ImageContext) -> dict[str, float]:
     """Pixel-wise mirror symmetry of luma about the vertical and horizontal centre lines.
 
@@ -80,13 +76,15 @@ def _flat_jpeg_size(rows: int, cols: int) -> int:
     return _jpeg_size(np.full((rows, cols, 3), 128, dtype=np.uint8))
 
 
-@REGISTRY.extractor("image", "composition", [
+_COMPLEXITY_DESCRIPTORS = [
     _composition("complexity_jpeg", "Visual complexity (JPEG)", "compressed / raw bytes", (0.0, 1.0),
                  _COMPLEXITY,
                  "Bytes of the image as a quality-75 JPEG, minus those of a flat image of the same size "
                  "(headers and tables), divided by the raw RGB bytes (3 per pixel): 0 for a flat "
                  "image, larger for more detail. Sensitive to earlier lossy coding of the source."),
-])
+]
+
+
 def complexity(ctx: ImageContext) -> dict[str, float]:
     """Visual complexity as JPEG compressibility (Donderi 2006; Machado et al. 2015).
 
@@ -109,16 +107,12 @@ _THIRDS_DESCRIPTORS = [
 ]
 
 
-@REGISTRY.extractor("image", "composition", _THIRDS_DESCRIPTORS)
 def rule_of_thirds(ctx: ImageContext) -> dict[str, float]:
     """Mean brightness and saturation of the inner third rectangle, Machajdik & Hanbury's (2010)
     rule-of-thirds features (the region a photographer's subject tends to occupy)."""
-    from handcrafted.image import ImageContext
-
     rows, cols = ctx.height, ctx.width
-    inner = (slice(round(rows / 3), round(2 * rows / 3)), slice(round(cols / 3), round(2 * cols / 3)))
     # every pixel of the central ninth, converted alone (the colour extractors read a pixel sample)
-    centre = ImageContext._trusted(np.ascontiguousarray(ctx.rgb[inner]))
+    centre = ctx.crop(slice(round(rows / 3), round(2 * rows / 3)), slice(round(cols / 3), round(2 * cols / 3)))
     value = centre.value  # 8-bit: an exact integer sum
     return {"thirds_brightness": float(value.sum(dtype=np.int64)) / (255.0 * value.size),
             "thirds_saturation": float(centre.saturation.mean(dtype=np.float64))}
@@ -185,7 +179,6 @@ def _saliency_coordinates(side: int) -> np.ndarray:
     return coordinates
 
 
-@REGISTRY.extractor("image", "composition", _SALIENCY_DESCRIPTORS)
 def saliency_layout(ctx: ImageContext) -> dict[str, float]:
     """Where the salient mass lies: centre of mass of the spectral-residual saliency map and its
     distance to the nearest rule-of-thirds power point (Machajdik & Hanbury 2010 use the thirds
@@ -205,3 +198,12 @@ def saliency_layout(ctx: ImageContext) -> dict[str, float]:
     distance = min(math.hypot(px - x, py - y) for px, py in _POWER_POINTS.tolist())
     return {"saliency_centroid_x": x, "saliency_centroid_y": y,
             "saliency_thirds_distance": min(1.0, distance / _MAX_THIRDS_DISTANCE)}
+
+
+def register(registry: Registry) -> None:
+    """Register :func:`symmetry`, :func:`complexity`, :func:`rule_of_thirds`, :func:`saliency_layout`
+    and their descriptors in ``registry``, in this order."""
+    registry.extractor("image", "composition", _SYMMETRY_DESCRIPTORS)(symmetry)
+    registry.extractor("image", "composition", _COMPLEXITY_DESCRIPTORS)(complexity)
+    registry.extractor("image", "composition", _THIRDS_DESCRIPTORS)(rule_of_thirds)
+    registry.extractor("image", "composition", _SALIENCY_DESCRIPTORS)(saliency_layout)

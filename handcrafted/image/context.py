@@ -1,17 +1,10 @@
-"""Handcrafted image descriptors: colour, texture and composition of one RGB image.
+"""The shared per-image context of the image descriptors: :class:`ImageContext`.
 
 An :class:`ImageContext` is built once per image. It validates the pixels and computes the shared
 representations (float RGB, HSV, CIELab, grey, quantised grey, edges, ...) lazily, each at most once,
-so that the extractors registered in :mod:`handcrafted.image_colour`, :mod:`handcrafted.image_texture`
-and :mod:`handcrafted.image_composition` never repeat a conversion. :func:`describe_image` is the
-public entry point::
-
-    >>> import numpy as np
-    >>> from handcrafted.image import describe_image
-    >>> red = np.zeros((32, 32, 3), np.uint8); red[..., 0] = 255
-    >>> values = describe_image(red, groups=["colour"])
-    >>> values["hue_mean"], round(values["saturation_mean"], 6)
-    (0.0, 1.0)
+so that the extractors of :mod:`handcrafted.image.colour`, :mod:`handcrafted.image.texture` and
+:mod:`handcrafted.image.composition` never repeat a conversion. This module imports nothing of
+:mod:`handcrafted`; the family modules import it, never the other way round.
 
 Descriptors are computed at the image's own resolution unless ``max_side`` asks for a downscale.
 Pixel statistics whose per-pixel conversion is dear (HSV and CIELab colour statistics,
@@ -31,20 +24,15 @@ The colour conversions follow OpenCV (sRGB with D65 white for CIELab, ITU-R BT.6
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from functools import cached_property, lru_cache
+from functools import cached_property
 
 import cv2
 import numpy as np
 
-# The three modules register their extractors in the default registry when imported.
-from handcrafted import image_colour, image_composition, image_texture  # noqa: F401
-from handcrafted.compute import compute_descriptors
-from handcrafted.registry import IMAGE_GROUPS, REGISTRY, Registry
 from resonance.errors import ParameterError
 
-__all__ = ["ImageContext", "as_rgb_uint8", "describe_image", "MIN_SIDE", "GLCM_LEVELS",
-           "CHROMATIC_SATURATION", "CHROMATIC_VALUE", "SAMPLE_STEP"]
+__all__ = ["ImageContext", "as_rgb_uint8", "MIN_SIDE", "GLCM_LEVELS", "CHROMATIC_SATURATION",
+           "CHROMATIC_VALUE", "EDGE_SIGMA", "PALETTE_SIDE", "SAMPLE_STEP"]
 
 #: Smallest accepted side, in pixels. GLCM offsets reach 4 px and Tamura's windows need some room;
 #: below 8 px there is no texture or composition to speak of.
@@ -60,6 +48,9 @@ GLCM_LEVELS = 32
 #: with S <= 0.2 or V outside [0.15, 0.95].
 CHROMATIC_SATURATION = 0.2
 CHROMATIC_VALUE = 0.2
+
+#: Standard deviation (px) of the Gaussian that smooths luma before the Canny edge detector.
+EDGE_SIGMA = 1.0
 
 #: Longest side of the thumbnail on which the k-means palette is computed (see image_colour.palette).
 PALETTE_SIDE = 32
@@ -118,31 +109,6 @@ def as_rgb_uint8(image: np.ndarray) -> np.ndarray:
                          "first, e.g. with skimage.util.img_as_ubyte")
 
 
-#: OpenCV's fixed-point Gaussian kernel for sigma = 1 px on 8-bit images (7 taps, in 1/256; its
-#: ``cv2.GaussianBlur`` is bit-exact: integer taps, rows then columns, rounded once at the end).
-_GAUSS_SIGMA1_TAPS = (1, 14, 62, 102, 62, 14, 1)
-
-
-def gaussian_blur_sigma1(grey: np.ndarray) -> np.ndarray:
-    """``cv2.GaussianBlur(grey, (0, 0), 1.0)`` of a ``uint8`` image, the same pixels 2x faster.
-
-    OpenCV's 8-bit Gaussian blur is bit-exact fixed-point arithmetic: the 7-tap kernel quantised to
-    multiples of 1/256 (:data:`_GAUSS_SIGMA1_TAPS`), the separable sum formed exactly and rounded half
-    up once. Here ``cv2.sepFilter2D`` forms the same sum in ``float32`` (each partial sum is a
-    multiple of 2^-16 below 256: 24 bits, exact in any order), plus 0.5, floored; OpenCV's generic
-    7-tap fixed-point loop is the slower path. The tests check equality with ``cv2.GaussianBlur``.
-    """
-    taps = _gauss_sigma1_kernel()
-    blurred = cv2.sepFilter2D(grey, cv2.CV_32F, taps, taps, delta=0.5, borderType=cv2.BORDER_REFLECT_101)
-    np.floor(blurred, out=blurred)  # at most 255.5 before flooring: the taps sum to 1 exactly
-    return blurred.astype(np.uint8)
-
-
-@lru_cache(maxsize=1)
-def _gauss_sigma1_kernel() -> np.ndarray:
-    taps = (np.array(_GAUSS_SIGMA1_TAPS, dtype=np.float32) / np.float32(256.0)).reshape(-1, 1)
-    taps.flags.writeable = False
-    return taps
 
 
 class ImageContext:
@@ -281,6 +247,14 @@ class ImageContext:
         sample = cv2.resize(self.rgb, size, interpolation=cv2.INTER_NEAREST)
         return ImageContext._trusted(sample)
 
+    def crop(self, rows: slice, cols: slice) -> ImageContext:
+        """The context of the pixels ``rgb[rows, cols]`` (a contiguous copy, not re-validated: any
+        non-empty crop is allowed, even below :data:`MIN_SIDE`), with all the same representations."""
+        region = np.ascontiguousarray(self.rgb[rows, cols])
+        if region.size == 0:
+            raise ParameterError(f"the crop [{rows}, {cols}] of a {self.width}x{self.height} image is empty")
+        return ImageContext._trusted(region)
+
     @classmethod
     def _trusted(cls, rgb: np.ndarray) -> ImageContext:
         """A context of an array that is already a valid, private, C-contiguous ``uint8`` RGB image
@@ -322,12 +296,14 @@ class ImageContext:
     def edges(self) -> np.ndarray:
         """``(H, W)`` bool Canny edge map (Canny 1986).
 
-        The grey image is smoothed with a Gaussian of sigma 1 px (``cv2.GaussianBlur``'s pixels, see
-        :func:`gaussian_blur_sigma1`), then ``cv2.Canny`` runs with
-        hysteresis thresholds 50 and 150 on the L2 magnitude of the 3x3 Sobel gradient (the 1:3 ratio
-        Canny recommends; the absolute values suit 8-bit images and suppress JPEG ringing).
+        The grey image is smoothed with a Gaussian of sigma 1 px (``cv2.GaussianBlur``, 7 taps,
+        mirrored border; it replaced a hand-written fixed-point copy of the same pixels that was
+        0.07 ms faster per 224-px image), then ``cv2.Canny`` runs with hysteresis thresholds 50 and 150 on the L2
+        magnitude of the 3x3 Sobel gradient (the 1:3 ratio Canny recommends; the absolute values suit
+        8-bit images and suppress JPEG ringing).
         """
-        return cv2.Canny(gaussian_blur_sigma1(self.grey), 50, 150, L2gradient=True) > 0
+        blurred = cv2.GaussianBlur(self.grey, (0, 0), EDGE_SIGMA, borderType=cv2.BORDER_REFLECT_101)
+        return cv2.Canny(blurred, 50, 150, L2gradient=True) > 0
 
     @cached_property
     def thumbnail(self) -> np.ndarray:
@@ -339,40 +315,3 @@ class ImageContext:
         size = (max(1, round(self.width * scale)), max(1, round(self.height * scale)))
         return cv2.resize(self.rgb, size, interpolation=cv2.INTER_AREA)
 
-
-def describe_image(image: np.ndarray, *, groups: Iterable[str] | str | None = None,
-                   max_side: int | None = None, registry: Registry = REGISTRY) -> dict[str, float]:
-    """Every registered image descriptor of ``image`` (optionally only some groups).
-
-    Parameters
-    ----------
-    image : np.ndarray
-        ``(H, W, 3)`` RGB or ``(H, W)`` grey, ``uint8`` or float in [0, 1]; both sides >= 8 px.
-    groups : iterable of str, str or None
-        Any of ``"colour"``, ``"texture"``, ``"composition"``; ``None`` computes all.
-    max_side : int or None
-        Downscale (area averaging) so that the longest side is at most this many pixels first.
-    registry : Registry
-        Where the extractors come from (the default registry unless testing a custom one).
-
-    Returns
-    -------
-    dict[str, float]
-        ``{descriptor name: value}`` in registration order; the metadata of each name is
-        ``registry[name]`` (label, unit, range, reference).
-
-    Raises
-    ------
-    ParameterError
-        For invalid pixels (see :func:`as_rgb_uint8`) or an unknown group.
-    """
-    if isinstance(groups, str):
-        groups = (groups,)
-    if groups is not None:
-        groups = tuple(groups)
-        unknown = sorted(set(groups) - set(IMAGE_GROUPS))
-        if unknown:
-            raise ParameterError(f"unknown image descriptor groups {unknown}; choose from "
-                                 f"{list(IMAGE_GROUPS)}")
-    context = ImageContext(image, max_side=max_side)
-    return compute_descriptors(context, "image", groups, registry=registry)

@@ -1,4 +1,4 @@
-"""Spectral-shape and MFCC descriptors, all from the shared STFT of :class:`handcrafted.audio.AudioContext`.
+"""Spectral-shape and MFCC descriptors, all from the shared STFT of :class:`handcrafted.audio.context.AudioContext`.
 
 Every statistic is taken over the clip's *active* frames (within 40 dB of its loudest frame), so
 silence before and after a recording does not pull spectral means towards the noise floor.
@@ -6,15 +6,11 @@ silence before and after a recording does not pull spectral means towards the no
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import librosa
 import numpy as np
 
-from handcrafted.registry import REGISTRY, descriptor_factory
-
-if TYPE_CHECKING:
-    from handcrafted.audio import AudioContext
+from handcrafted.audio.context import AudioContext
+from handcrafted.registry import Registry, descriptor_factory
 
 #: Split frequency (Hz) of ``hf_energy_ratio``: energy above 1 kHz against all energy, the
 #: "high-frequency energy" cue of Juslin & Laukka (2003, Table 7) as measured by Banse & Scherer (1996).
@@ -38,7 +34,7 @@ DAVIS = ("Davis, S. & Mermelstein, P. (1980). Comparison of parametric represent
 _spectrum = descriptor_factory("audio", "spectrum")
 
 
-@REGISTRY.extractor("audio", "spectrum", [
+_SPECTRAL_SHAPE_DESCRIPTORS = [
     _spectrum("spectral_centroid_hz", "Spectral centroid", "Hz", (0.0, 8000.0), PEETERS,
               "Mean over active frames of the magnitude-weighted mean frequency "
               "(librosa.feature.spectral_centroid); upper bound is Nyquist (8 kHz at 16 kHz)."),
@@ -61,7 +57,9 @@ _spectrum = descriptor_factory("audio", "spectrum")
               "(librosa.feature.zero_crossing_rate); x sr/2 gives a frequency."),
     _spectrum("hf_energy_ratio", "High-frequency energy ratio", "fraction", (0.0, 1.0), BANSE_SCHERER,
               "Share of the power above 1 kHz, pooled over active frames; 0 for silence."),
-])
+]
+
+
 def spectral_shape(ctx: AudioContext) -> dict[str, float]:
     """Spectral shape statistics over active frames."""
     frames = ctx.active_or_all
@@ -109,7 +107,6 @@ _MFCC_DESCRIPTORS = [
 ]
 
 
-@REGISTRY.extractor("audio", "spectrum", _MFCC_DESCRIPTORS)
 def mfcc_statistics(ctx: AudioContext) -> dict[str, float]:
     """Means and standard deviations of the first 13 MFCCs (c0..c12) over active frames."""
     mfcc = librosa.feature.mfcc(S=ctx.log_mel[:, ctx.active_or_all], n_mfcc=13)
@@ -118,3 +115,10 @@ def mfcc_statistics(ctx: AudioContext) -> dict[str, float]:
         for i, value in enumerate(column):
             values[f"mfcc_{i + 1:02d}_{stat}"] = float(value)
     return values
+
+
+def register(registry: Registry) -> None:
+    """Register :func:`spectral_shape`, :func:`mfcc_statistics` and their descriptors in ``registry``,
+    in this order."""
+    registry.extractor("audio", "spectrum", _SPECTRAL_SHAPE_DESCRIPTORS)(spectral_shape)
+    registry.extractor("audio", "spectrum", _MFCC_DESCRIPTORS)(mfcc_statistics)

@@ -8,15 +8,11 @@ for speech these describe the periodicity of syllable onsets rather than a tempo
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import librosa
 import numpy as np
 
-from handcrafted.registry import REGISTRY, descriptor_factory
-
-if TYPE_CHECKING:
-    from handcrafted.audio import AudioContext
+from handcrafted.audio.context import AudioContext
+from handcrafted.registry import Registry, descriptor_factory
 
 #: Tempogram window (s): long enough to hold two periods at 30 BPM.
 TEMPOGRAM_WINDOW_S = 4.0
@@ -35,7 +31,7 @@ LARTILLOT = ("Lartillot, O., Eerola, T., Toiviainen, P. & Fornari, J. (2008). Mu
 _rhythm = descriptor_factory("audio", "rhythm")
 
 
-@REGISTRY.extractor("audio", "rhythm", [
+_TEMPO_DESCRIPTORS = [
     _rhythm("tempo_bpm", "Tempo", "BPM", (30.0, 320.0), GROSCHE,
             "Global tempo: argmax of the time-averaged autocorrelation tempogram (4 s window) "
             "weighted by librosa's log-normal prior around 120 BPM."),
@@ -45,7 +41,9 @@ _rhythm = descriptor_factory("audio", "rhythm")
     _rhythm("pulse_clarity", "Pulse clarity", "ratio", (0.0, 1.0), LARTILLOT,
             "Maximum of the normalised autocorrelation of the mean-removed onset envelope for lags "
             "of 40-240 BPM (0 if negative, if the envelope is flat or the clip too short)."),
-])
+]
+
+
 def tempo(ctx: AudioContext) -> dict[str, float]:
     """Tempo, its frame-wise spread and pulse clarity from one tempogram of the onset envelope."""
     envelope = ctx.onset_envelope
@@ -68,13 +66,21 @@ def tempo(ctx: AudioContext) -> dict[str, float]:
             "pulse_clarity": float(np.clip(clarity, 0.0, 1.0))}
 
 
-@REGISTRY.extractor("audio", "rhythm", [
+_ONSETS_DESCRIPTORS = [
     _rhythm("onset_rate_hz", "Onset rate", "onsets/s", (0.0, 20.0), BOECK,
             "Onsets per second picked from the onset envelope by librosa.onset.onset_detect "
             "(default thresholds); for speech a proxy of articulation rate (Juslin & Laukka 2003)."),
-])
+]
+
+
 def onsets(ctx: AudioContext) -> dict[str, float]:
     """Onset rate from the shared onset envelope."""
     picked = librosa.onset.onset_detect(onset_envelope=ctx.onset_envelope, sr=ctx.sr,
                                         hop_length=ctx.hop_length)
     return {"onset_rate_hz": float(len(picked) / ctx.duration)}
+
+
+def register(registry: Registry) -> None:
+    """Register :func:`tempo`, :func:`onsets` and their descriptors in ``registry`` (in this order)."""
+    registry.extractor("audio", "rhythm", _TEMPO_DESCRIPTORS)(tempo)
+    registry.extractor("audio", "rhythm", _ONSETS_DESCRIPTORS)(onsets)

@@ -7,14 +7,10 @@ white noise in the limit) has no key: its correlations are defined as 0 rather t
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
-from handcrafted.registry import REGISTRY, descriptor_factory
-
-if TYPE_CHECKING:
-    from handcrafted.audio import AudioContext
+from handcrafted.audio.context import AudioContext
+from handcrafted.registry import Registry, descriptor_factory
 
 #: Krumhansl & Kessler (1982) probe-tone profiles, C major and C minor (pitch classes C..B).
 KK_MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
@@ -59,7 +55,7 @@ def key_correlations(chroma: np.ndarray) -> np.ndarray:
 _harmony = descriptor_factory("audio", "harmony")
 
 
-@REGISTRY.extractor("audio", "harmony", [
+_KEY_DESCRIPTORS = [
     _harmony("chroma_entropy", "Chroma entropy", "ratio", (0.0, 1.0), SHANNON,
              "Shannon entropy of the mean chroma (active frames, tuning A440) normalised by log(12): "
              "1 for a flat pitch-class distribution, 0 for one pitch class."),
@@ -73,7 +69,9 @@ _harmony = descriptor_factory("audio", "harmony")
     _harmony("key_strength", "Key strength (margin)", "correlation difference", (0.0, 2.0), TEMPERLEY,
              "Best minus second-best key correlation among the 24 keys: how unambiguous the key "
              "is; 0 for a flat chroma."),
-])
+]
+
+
 def key(ctx: AudioContext) -> dict[str, float]:
     """Chroma entropy and Krumhansl-Schmuckler key statistics of the clip's mean chroma."""
     mean_chroma = ctx.chroma[:, ctx.active_or_all].mean(axis=1).astype(np.float64)
@@ -90,3 +88,8 @@ def key(ctx: AudioContext) -> dict[str, float]:
             "key_clarity": float(ranked[-1]),
             "mode_major_minor": float(correlations[:12].max() - correlations[12:].max()),
             "key_strength": float(ranked[-1] - ranked[-2])}
+
+
+def register(registry: Registry) -> None:
+    """Register :func:`key` and their descriptors in ``registry`` (in this order)."""
+    registry.extractor("audio", "harmony", _KEY_DESCRIPTORS)(key)

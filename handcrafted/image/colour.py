@@ -1,6 +1,6 @@
 """Colour descriptors of an image: HSV, hue, colourfulness, warm/cool, CIELab, palette, contrast.
 
-Each extractor receives a :class:`handcrafted.image.ImageContext` and returns a dict of its
+Each extractor receives a :class:`handcrafted.image.context.ImageContext` and returns a dict of its
 descriptors. Definitions follow Machajdik & Hanbury (2010) where they define the feature.
 
 References
@@ -12,15 +12,12 @@ psychology and art theory. Proc. ACM Multimedia, 83-92. doi:10.1145/1873951.1873
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
-from handcrafted.registry import REGISTRY, descriptor_factory
-
-if TYPE_CHECKING:
-    from handcrafted.image import ImageContext
+from handcrafted.image.context import ImageContext
+from handcrafted.registry import Registry, descriptor_factory
 
 _MH2010 = "Machajdik & Hanbury (2010), ACM MM, doi:10.1145/1873951.1873965"
 _VALDEZ = "Valdez & Mehrabian (1994), J. Exp. Psychol. Gen. 123(4):394-409; " + _MH2010
@@ -57,7 +54,6 @@ _HSV_DESCRIPTORS = [
 ]
 
 
-@REGISTRY.extractor("image", "colour", _HSV_DESCRIPTORS)
 def brightness_saturation(ctx: ImageContext) -> dict[str, float]:
     """Mean and spread of HSV value and saturation, and Valdez & Mehrabian's (1994) regression of
     pleasure, arousal and dominance on brightness (Y) and saturation (S), as used by Machajdik &
@@ -143,7 +139,6 @@ def _hue_and_weight(ctx: ImageContext) -> tuple[np.ndarray, np.ndarray, float]:
     return sample.hue, sample.saturation, sample.saturation_sum
 
 
-@REGISTRY.extractor("image", "colour", _HUE_DESCRIPTORS)
 def hue_statistics(ctx: ImageContext) -> dict[str, float]:
     """Saturation-weighted circular statistics of hue (Mardia & Jupp 2000; Machajdik & Hanbury 2010).
 
@@ -170,7 +165,6 @@ def hue_statistics(ctx: ImageContext) -> dict[str, float]:
             "hue_vector_sin": y}
 
 
-@REGISTRY.extractor("image", "colour", _HUE_HIST_DESCRIPTORS)
 def hue_histogram(ctx: ImageContext) -> dict[str, float]:
     """12-bin hue histogram weighted by saturation and normalised to sum 1 (all 0 for a grey image).
 
@@ -198,13 +192,15 @@ def hue_histogram(ctx: ImageContext) -> dict[str, float]:
 _COLOURFULNESS_MAX = math.sqrt(1.09) * math.hypot(255.0, 127.5)
 
 
-@REGISTRY.extractor("image", "colour", [
+_COLOURFULNESS_DESCRIPTORS = [
     _colour("colourfulness", "Colourfulness (Hasler-Süsstrunk)", "a.u. on the 0-255 scale",
             (0.0, round(_COLOURFULNESS_MAX, 1)), _HASLER,
             "M3 = sqrt(sd_rg^2 + sd_yb^2) + 0.3 sqrt(mean_rg^2 + mean_yb^2), rg = R - G, "
             "yb = (R + G)/2 - B on 0-255 RGB. Hasler & Süsstrunk's scale: 0 not colourful, "
             "15 slightly, 33 moderately, 45 averagely, 59 quite, 82 highly, 109 extremely."),
-])
+]
+
+
 def colourfulness(ctx: ImageContext) -> dict[str, float]:
     """Hasler & Süsstrunk's (2003) metric M3, computed on gamma-encoded sRGB in 0-255 as in the paper
     (it correlates 0.95 with observers' colourfulness ratings). 0 for any grey image.
@@ -254,7 +250,6 @@ _WARM_COOL_DESCRIPTORS = [
 ]
 
 
-@REGISTRY.extractor("image", "colour", _WARM_COOL_DESCRIPTORS)
 def warm_cool(ctx: ImageContext) -> dict[str, float]:
     """Shares of warm and cool chromatic pixels and their balance.
 
@@ -294,7 +289,6 @@ _LAB_DESCRIPTORS = [
 ]
 
 
-@REGISTRY.extractor("image", "colour", _LAB_DESCRIPTORS)
 def cielab_statistics(ctx: ImageContext) -> dict[str, float]:
     """Means and standard deviations of L*, a*, b* and the mean chroma C*ab (sRGB, D65 white).
 
@@ -400,7 +394,6 @@ def palette(rgb: np.ndarray, *, k: int = PALETTE_K) -> tuple[np.ndarray, np.ndar
     return centres[order], counts[order].astype(np.int64)
 
 
-@REGISTRY.extractor("image", "colour", _PALETTE_DESCRIPTORS)
 def palette_statistics(ctx: ImageContext) -> dict[str, float]:
     """Statistics of an 8-colour k-means palette computed in CIELab on a thumbnail.
 
@@ -436,7 +429,6 @@ _CONTRAST_DESCRIPTORS = [
 ]
 
 
-@REGISTRY.extractor("image", "colour", _CONTRAST_DESCRIPTORS)
 def contrast(ctx: ImageContext) -> dict[str, float]:
     """RMS contrast (std of luma) and a Michelson contrast on the 1st/99th luma percentiles.
 
@@ -454,3 +446,17 @@ def contrast(ctx: ImageContext) -> dict[str, float]:
     variance = float((histogram * (levels - mean) ** 2).sum()) / n
     return {"contrast_rms": math.sqrt(variance),
             "contrast_michelson": michelson}
+
+
+def register(registry: Registry) -> None:
+    """Register :func:`brightness_saturation`, :func:`hue_statistics`, :func:`hue_histogram`,
+    :func:`colourfulness`, :func:`warm_cool`, :func:`cielab_statistics`, :func:`palette_statistics`,
+    :func:`contrast` and their descriptors in ``registry``, in this order."""
+    registry.extractor("image", "colour", _HSV_DESCRIPTORS)(brightness_saturation)
+    registry.extractor("image", "colour", _HUE_DESCRIPTORS)(hue_statistics)
+    registry.extractor("image", "colour", _HUE_HIST_DESCRIPTORS)(hue_histogram)
+    registry.extractor("image", "colour", _COLOURFULNESS_DESCRIPTORS)(colourfulness)
+    registry.extractor("image", "colour", _WARM_COOL_DESCRIPTORS)(warm_cool)
+    registry.extractor("image", "colour", _LAB_DESCRIPTORS)(cielab_statistics)
+    registry.extractor("image", "colour", _PALETTE_DESCRIPTORS)(palette_statistics)
+    registry.extractor("image", "colour", _CONTRAST_DESCRIPTORS)(contrast)

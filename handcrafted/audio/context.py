@@ -1,7 +1,7 @@
-"""Handcrafted audio descriptors: energy, spectrum, rhythm, pitch/voice and harmony.
+"""The shared per-clip context of the audio descriptors: :class:`AudioContext`.
 
 One :class:`AudioContext` is built per clip. It computes each shared representation once, on first
-use, and every extractor reads from it:
+use, and every extractor (the family modules of :mod:`handcrafted.audio`) reads from it:
 
 ==================  ======================================================================
 representation      how
@@ -24,33 +24,22 @@ Level- and spectrum-shape statistics are taken over *active* frames so that the 
 trailing silence of a recording does not dilute them; ``low_energy_ratio`` and ``voiced_fraction``
 deliberately use all frames (they measure how much of the clip is quiet or voiced).
 
-The extractors register themselves in :data:`handcrafted.registry.REGISTRY` when this module is
-imported; ``REGISTRY.select("audio")`` lists every descriptor with its unit, range and reference.
-
-Examples
---------
->>> import numpy as np
->>> from handcrafted.audio import describe_audio
->>> sr = 16000
->>> y = 0.5 * np.sin(2 * np.pi * 220 * np.arange(sr) / sr)
->>> round(describe_audio(y, sr, groups=["pitch"])["f0_mean_hz"])
-220
+This module imports nothing of :mod:`handcrafted` but the pitch tracker (lazily, on first use of
+:attr:`AudioContext.f0_track`); the family modules import it, never the other way round.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from functools import cached_property
 from typing import Any
 
 import librosa
 import numpy as np
 
-from handcrafted.compute import compute_descriptors
-from handcrafted.registry import AUDIO_GROUPS, REGISTRY, descriptor_factory
 from resonance.errors import ParameterError
 
-__all__ = ["AudioContext", "describe_audio", "MIN_DURATION_S", "MIN_SAMPLE_RATE"]
+__all__ = ["AudioContext", "ACTIVE_GATE_DB", "FLOOR_DB", "HOP_S", "MIN_DURATION_S", "MIN_SAMPLE_RATE",
+           "N_MELS", "N_MFCC", "WINDOW_S", "to_db", "validate_sr", "validate_signal"]
 
 #: Shortest clip accepted, in seconds: below this rhythm and pitch statistics have too few frames.
 MIN_DURATION_S = 0.5
@@ -66,12 +55,6 @@ N_MFCC = 13
 FLOOR_DB = -120.0
 #: Frames quieter than the loudest frame by more than this (dB) are "inactive" (silence, breath).
 ACTIVE_GATE_DB = 40.0
-
-JUSLIN_LAUKKA = ("Juslin, P. N. & Laukka, P. (2003). Communication of emotions in vocal expression and "
-                 "music performance: different channels, same code? Psychological Bulletin 129(5), 770-814")
-TZANETAKIS = ("Tzanetakis, G. & Cook, P. (2002). Musical genre classification of audio signals. "
-              "IEEE Trans. Speech and Audio Processing 10(5), 293-302")
-IEC_A = "IEC 61672-1:2013 (A-weighting curve), via librosa.A_weighting"
 
 
 class AudioContext:
@@ -99,8 +82,8 @@ class AudioContext:
     """
 
     def __init__(self, y: Any, sr: int, *, fmin: float = 75.0, fmax: float = 600.0) -> None:
-        self.sr = _validate_sr(sr)
-        self.y = _validate_signal(y, self.sr)
+        self.sr = validate_sr(sr)
+        self.y = validate_signal(y, self.sr)
         if not 0 < fmin < fmax <= self.sr / 4:
             raise ParameterError(f"need 0 < fmin < fmax <= sr/4 = {self.sr / 4:g} Hz, "
                                  f"got fmin={fmin}, fmax={fmax}")
@@ -164,7 +147,7 @@ class AudioContext:
     @cached_property
     def frame_db(self) -> np.ndarray:
         """Frame level in dBFS, floored at -120 dBFS, shape (n_frames,)."""
-        return _to_db(self.rms)
+        return to_db(self.rms)
 
     @cached_property
     def active(self) -> np.ndarray:
@@ -192,7 +175,7 @@ class AudioContext:
         return glottal_pulses(self.y, self.f0_track)
 
 
-def _validate_sr(sr: Any) -> int:
+def validate_sr(sr: Any) -> int:
     if isinstance(sr, bool) or not isinstance(sr, (int, np.integer, float, np.floating)):
         raise ParameterError(f"sr must be a number of samples per second, got {type(sr).__name__}")
     if not np.isfinite(sr) or sr != int(sr):
@@ -203,7 +186,7 @@ def _validate_sr(sr: Any) -> int:
     return int(sr)
 
 
-def _validate_signal(y: Any, sr: int) -> np.ndarray:
+def validate_signal(y: Any, sr: int) -> np.ndarray:
     y = np.asarray(y)
     if not np.issubdtype(y.dtype, np.floating):
         hint = " (integer PCM: divide by the full-scale value, e.g. y / 32768.0)" \
@@ -221,93 +204,7 @@ def _validate_signal(y: Any, sr: int) -> np.ndarray:
     return np.ascontiguousarray(y, dtype=np.float32)
 
 
-def _to_db(amplitude: np.ndarray) -> np.ndarray:
+def to_db(amplitude: np.ndarray) -> np.ndarray:
     """20*log10 of an amplitude, floored at :data:`FLOOR_DB`."""
     return 20.0 * np.log10(np.maximum(amplitude, 10.0 ** (FLOOR_DB / 20.0)))
 
-
-def describe_audio(y: Any, sr: int, *, groups: Iterable[str] | None = None, fmin: float = 75.0,
-                   fmax: float = 600.0) -> dict[str, float]:
-    """Every registered audio descriptor of one clip.
-
-    Parameters
-    ----------
-    y : array_like, shape (n,)
-        Mono floating-point signal, finite, at least 0.5 s (e.g. from :func:`resonance.io.load_audio`).
-    sr : int
-        Sample rate in Hz (>= 8000; the project rate is 16000).
-    groups : iterable of str or None, keyword-only
-        Subset of ``("energy", "spectrum", "rhythm", "pitch", "harmony")``; None for all.
-    fmin, fmax : float, keyword-only
-        Pitch floor and ceiling in Hz (75-600 Hz suits speech).
-
-    Returns
-    -------
-    dict[str, float]
-        Descriptor name -> value, in registry order. Units and ranges: ``REGISTRY[name]``. Only
-        descriptors whose registry entry documents an ``undefined`` case can be NaN (F0 statistics
-        of an unvoiced clip, jitter/shimmer with too few periods).
-
-    Raises
-    ------
-    ParameterError
-        For an invalid signal, sample rate or group name (raised before any computation).
-    """
-    if groups is not None:
-        groups = [groups] if isinstance(groups, str) else list(groups)
-        unknown = sorted(set(groups) - set(AUDIO_GROUPS))
-        if unknown:
-            raise ParameterError(f"unknown audio descriptor groups {unknown}; "
-                                 f"choose from {list(AUDIO_GROUPS)}")
-    context = AudioContext(y, sr, fmin=fmin, fmax=fmax)
-    return compute_descriptors(context, "audio", groups)
-
-
-_energy = descriptor_factory("audio", "energy")
-
-
-@REGISTRY.extractor("audio", "energy", [
-    _energy("rms_mean_dbfs", "Mean RMS level", "dBFS", (-120.0, 0.0), JUSLIN_LAUKKA,
-            "20*log10 of the mean frame RMS over active frames (64 ms frames, 10 ms hop); a full-scale "
-            "sine is -3.01 dBFS; digital silence is -120 dBFS (the floor)."),
-    _energy("rms_std_db", "RMS level variability", "dB", (0.0, 40.0), JUSLIN_LAUKKA,
-            "Standard deviation of the frame level in dB over active frames; 0 for silence."),
-    _energy("dynamic_range_db", "Dynamic range", "dB", (0.0, 40.0), JUSLIN_LAUKKA,
-            "95th minus 5th percentile of the frame level (dB) over active frames (bounded by the "
-            "40 dB activity gate); 0 for silence."),
-    _energy("loudness_dba", "A-weighted level", "dB(A)FS", (-120.0, 0.0), IEC_A,
-            "Equivalent A-weighted level over active frames: 10*log10 of the mean A-weighted power, "
-            "from the shared STFT normalised so that a full-scale 1 kHz sine reads -3.0 dB. A "
-            "loudness proxy (not LUFS); -120 for silence."),
-    _energy("low_energy_ratio", "Low-energy frame ratio", "fraction", (0.0, 1.0), TZANETAKIS,
-            "Fraction of all frames whose RMS is below the clip's mean frame RMS (pauses raise it)."),
-])
-def energy(ctx: AudioContext) -> dict[str, float]:
-    """Level statistics from the frame RMS and the A-weighted power spectrogram."""
-    active = ctx.active
-    level = ctx.frame_db[active]
-    if level.size:
-        mean_dbfs = float(_to_db(np.mean(ctx.rms[active])))
-        std_db = float(np.std(level))
-        p5, p95 = np.percentile(level, [5, 95])
-        dynamic = float(p95 - p5)
-    else:
-        mean_dbfs, std_db, dynamic = FLOOR_DB, 0.0, 0.0
-    # Parseval for a one-sided spectrum of a Hann-windowed frame: interior bins count twice, and
-    # dividing by sum(w**2) makes the estimate the power of the unwindowed signal.
-    window = librosa.filters.get_window("hann", ctx.n_fft, fftbins=True)
-    bin_weight = np.full(ctx.frequencies.size, 2.0)
-    bin_weight[0] = bin_weight[-1] = 1.0
-    a_weight = np.zeros(ctx.frequencies.size)  # A-weighting is -inf dB at DC
-    a_weight[1:] = 10.0 ** (librosa.A_weighting(ctx.frequencies[1:], min_db=None) / 10.0)
-    scale = bin_weight * a_weight / (ctx.n_fft * np.sum(window ** 2))
-    frames = ctx.power[:, active] if level.size else ctx.power[:, :0]
-    a_power = float(np.mean(scale @ frames)) if frames.shape[1] else 0.0
-    loudness = float(10.0 * np.log10(max(a_power, 10.0 ** (FLOOR_DB / 10.0))))
-    low_energy = float(np.mean(ctx.rms < np.mean(ctx.rms)))
-    return {"rms_mean_dbfs": mean_dbfs, "rms_std_db": std_db, "dynamic_range_db": dynamic,
-            "loudness_dba": loudness, "low_energy_ratio": low_energy}
-
-
-# The sub-families register themselves on import (after AudioContext exists).
-from handcrafted import audio_harmony, audio_rhythm, audio_spectral, pitch  # noqa: E402,F401
