@@ -35,27 +35,87 @@ from resonance.errors import ParameterError
 from resonance.models.factory import DEFAULT_MODEL, ModelConfig, get_model_config
 from resonance.models.losses import LossConfig
 
+#: Where items can come from (``data.kind``).
+DATA_KINDS: tuple[str, ...] = ("synthetic", "manifest")
+
 
 @dataclass(frozen=True)
 class DataConfig:
-    """Where the items come from. ``kind="synthetic"``: the in-memory task of
-    :class:`resonance.train.data.SyntheticEmotionDataset` (tests, smoke runs); the manifest pipeline
-    plugs in beside it.
+    """Where the items come from.
+
+    ``kind="synthetic"``: the in-memory task of :class:`resonance.train.data.SyntheticEmotionDataset`
+    (tests, smoke runs):
 
     categories : the synthetic task's categories (names of :data:`resonance.data.emotion.CATEGORIES`)
     n_train, n_val : items per modality
     noise : standard deviation of the noise around each category's hidden pattern
+    frames : log-mel frames of a synthetic sound
+
+    ``kind="manifest"``: a prepared dataset (:class:`resonance.train.manifest_data.ManifestDataset`,
+    inputs as in :mod:`resonance.train.inputs`):
+
+    dataset : the dataset folder (``resonance data prepare``) or its ``manifest.parquet``
+    features : the features table (``resonance features extract``) the descriptor and hybrid towers read;
+        "" = ``features.parquet`` in or beside the dataset folder
+    cache_dir : the content-hash cache of preprocessed inputs; "" = ``$RESONANCE_CACHE/inputs``, else
+        ``RUN_DIR/.cache/inputs``
+    train_splits, val_split : manifest splits that train and validate (when no folds apply)
+    image_size : side S of the (3, S, S) images (0 = 16 for synthetic, 224 for manifest)
+    n_mels : mel bands (0 = 16 for synthetic, 64 for manifest); n_fft, hop_length : the STFT, in samples
+    window_s, window_hop_s, long_clip_s : audio windows of ``window_s`` seconds; clips longer than
+        ``long_clip_s`` are cut into windows every ``window_hop_s`` seconds, shorter ones are one window
+    cache_features : cache the frozen EfficientNet-Lite0 features of the images (when the image tower
+        is frozen and pretrained) instead of feeding pixels
+    folds : "" = the speech corpora's default actor-disjoint folds (:func:`resonance.train.folds.default_folds`)
+        when the dataset has any, else the manifest split; "split" = always the manifest split; or the path
+        of a folds CSV (``fold,group``)
+    fold : run only this fold (0-based); -1 = every fold
+    n_folds : folds of the default speech folds
     """
 
     kind: str = "synthetic"
     n_train: int = 128
     n_val: int = 64
-    image_size: int = 16
-    n_mels: int = 16
+    image_size: int = 0
+    n_mels: int = 0
     frames: int = 32
     noise: float = 0.5
     categories: tuple[str, ...] = ("anger", "sadness", "happiness", "calm")
     seed: int = 1234
+    dataset: str = ""
+    features: str = ""
+    cache_dir: str = ""
+    train_splits: tuple[str, ...] = ("train",)
+    val_split: str = "val"
+    n_fft: int = 1024
+    hop_length: int = 256
+    window_s: float = 4.0
+    window_hop_s: float = 2.0
+    long_clip_s: float = 10.0
+    cache_features: bool = True
+    folds: str = ""
+    fold: int = -1
+    n_folds: int = 6
+
+    def __post_init__(self) -> None:
+        if self.kind not in DATA_KINDS:
+            raise ParameterError(f"data.kind must be one of {list(DATA_KINDS)}, got {self.kind!r}")
+        if self.kind == "manifest" and not self.dataset:
+            raise ParameterError("data.kind 'manifest' needs data.dataset, the folder `resonance data prepare` "
+                                 "wrote (e.g. --set data.dataset=outputs/dataset)")
+        for name in ("image_size", "n_mels"):
+            if getattr(self, name) < 0:
+                raise ParameterError(f"data.{name} must be >= 0 (0 = the kind's default), got {getattr(self, name)}")
+        if self.fold < -1:
+            raise ParameterError(f"data.fold must be -1 (every fold) or a fold number >= 0, got {self.fold}")
+
+    @property
+    def resolved_image_size(self) -> int:
+        return self.image_size or (224 if self.kind == "manifest" else 16)
+
+    @property
+    def resolved_n_mels(self) -> int:
+        return self.n_mels or (64 if self.kind == "manifest" else 16)
 
 
 @dataclass(frozen=True)

@@ -158,15 +158,20 @@ def build_datasets(config: Any) -> tuple[Dataset, Dataset | None]:
     from resonance.models.towers.descriptor import descriptor_names
 
     data = config.data
+    if data.kind == "manifest":
+        from resonance.train.manifest_data import build_manifest_datasets
+
+        run = build_manifest_datasets(config, data.fold if data.fold >= 0 else None)
+        return run.train, run.val
     if data.kind != "synthetic":
-        raise ParameterError(f"data.kind {data.kind!r} is not known here; known: ['synthetic'] (datasets from "
-                             "a prepared manifest are passed to train() directly)")
+        raise ParameterError(f"data.kind {data.kind!r} is not known here; known: ['synthetic', 'manifest']")
     dims = {}
     for modality in ("image", "audio"):
         tower = getattr(config.model, modality)
         if tower.kind in ("descriptor", "hybrid"):
             dims[modality] = len(tower.descriptors) or len(descriptor_names(modality))
-    common = dict(categories=data.categories, image_size=data.image_size, n_mels=data.n_mels, frames=data.frames,
+    common = dict(categories=data.categories, image_size=data.resolved_image_size, n_mels=data.resolved_n_mels,
+                  frames=data.frames,
                   noise=data.noise, descriptor_dims=dims, pattern_seed=data.seed)
     train = SyntheticEmotionDataset(data.n_train, seed=data.seed + 1, **common)
     val = SyntheticEmotionDataset(data.n_val, seed=data.seed + 2, **common) if data.n_val else None
