@@ -28,7 +28,11 @@ row of the previous table (or of the checkpoint an interrupted run left beside i
 :data:`CHECKPOINT_SUFFIX`), that table's code signature for the modality is the current one, and it
 holds every selected descriptor column. The signature hashes the descriptor and decoder source code
 and the numeric libraries' versions, so changing an extractor recomputes everything of its
-modality; correctness over speed. Items no longer in the manifest are dropped.
+modality; correctness over speed. Items no longer in the manifest are dropped; rows and columns a
+run does not select (``limit``, ``modality``, ``groups``) are kept, so a smoke run never deletes
+results (see "Merging" in :mod:`handcrafted.table`, which holds the table's contract). Audio is
+decoded at the sample rate recorded in the manifest. One run at a time writes a table: the run
+holds ``.<table name>.lock`` beside it.
 
 Work runs in chunks of items, in parallel processes on this machine by default, or on a Dask
 cluster when ``ExtractConfig.scheduler`` names one; both call the same chunk function with BLAS,
@@ -41,18 +45,44 @@ columns and failures are identical).
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import os
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from resonance.errors import DecodeError, ParameterError
+from handcrafted.extract_reuse import _NUMERIC_PACKAGES, _code_signature, _Plan, _plan  # noqa: F401 -- re-exported
+from handcrafted.extract_worker import (  # noqa: F401 -- re-exported: other modules and tests use these names
+    _DESCRIBERS,
+    _describe_item,
+    _describer,
+    _extract_chunk,
+    _single_threaded,
+)
+from handcrafted.table import (
+    CHECKPOINT_SUFFIX,
+    FAILURE_COLUMNS,
+    FORMAT_VERSION,
+    KEY_COLUMNS,  # noqa: F401 -- re-exported
+    METADATA_KEY,
+    MODALITIES,
+    Previous,
+    checkpoint_path,
+    failures_path,
+    frame_from_rows,
+    incomplete_map,
+    load_previous,
+    read_features,
+    row_signature_map,
+    write_csv,
+    write_table,
+)
+from resonance.errors import ExtractionError, ParameterError
+from resonance.parallel import map_chunks, progress_bar
 from resonance.provenance import package_versions
 
 if TYPE_CHECKING:  # pandas is imported lazily: importing this module must stay cheap in workers
@@ -61,22 +91,13 @@ if TYPE_CHECKING:  # pandas is imported lazily: importing this module must stay 
 __all__ = ["CHECKPOINT_SUFFIX", "METADATA_KEY", "ExtractConfig", "ExtractResult", "extract_features",
            "failures_path", "read_features"]
 
-MODALITIES = ("image", "audio")
-KEY_COLUMNS = ("id", "modality", "sha256")
-#: Schema-metadata key of the provenance JSON in the output Parquet file.
-METADATA_KEY = b"resonance.features"
-#: Suffix of the partial table written while a run is in progress (``features.parquet.partial``).
-CHECKPOINT_SUFFIX = ".partial"
-FORMAT_VERSION = 1
+# the table's constants and readers live in handcrafted.table (re-exported here)
+_write_table = write_table
+_frame = frame_from_rows
+_write_csv = write_csv
 
-#: Where each modality's public entry point lives; imported lazily (it registers the descriptors).
-_DESCRIBERS = {"image": ("handcrafted.image", "describe_image"),
-               "audio": ("handcrafted.audio", "describe_audio")}
 _PACKAGES = ("synesthetic-resonance", "numpy", "scipy", "librosa", "scikit-image", "opencv-python-headless",
              "pillow", "soundfile", "soxr", "numba", "pandas", "pyarrow", "joblib", "dask", "distributed")
-#: Libraries whose version changes descriptor values; part of the reuse signature.
-_NUMERIC_PACKAGES = ("numpy", "scipy", "librosa", "scikit-image", "opencv-python-headless", "pillow",
-                     "soundfile", "soxr", "numba")
 
 
 @dataclass(frozen=True)
@@ -140,8 +161,29 @@ class ExtractConfig:
             raise ParameterError(f"chunk_size must be a positive integer, got {self.chunk_size!r}")
         if self.limit is not None and (not isinstance(self.limit, int) or self.limit < 1):
             raise ParameterError(f"limit must be a positive integer or None, got {self.limit!r}")
-        if not self.checkpoint_s >= 0:
+        if isinstance(self.checkpoint_s, bool) or not isinstance(self.checkpoint_s, (int, float)) \
+                or not self.checkpoint_s >= 0:
             raise ParameterError(f"checkpoint_s must be >= 0 seconds, got {self.checkpoint_s!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as JSON-ready values (tuples become lists)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> ExtractConfig:
+        """The inverse of :meth:`to_dict`; unknown keys are a :class:`ParameterError`."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ParameterError(f"unknown ExtractConfig fields {unknown}; known: {sorted(known)}")
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+
+    def checked(self) -> ExtractConfig:
+        """This configuration, validated again through a :meth:`to_dict` / :meth:`from_dict` round trip."""
+        again = ExtractConfig.from_dict(self.to_dict())
+        if again != self:
+            raise ParameterError(f"ExtractConfig does not survive a round trip: {self!r} != {again!r}")
+        return again
 
     def resolved_workers(self) -> int:
         """The number of local worker processes this configuration uses."""
@@ -159,8 +201,9 @@ class ExtractResult:
 
     ``n_items`` items were selected from the manifest; each was ``computed``, ``reused`` from the
     previous table, ``failed`` (see ``failures_file``) or ``skipped`` (no selected descriptor of its
-    modality). ``dropped`` rows of the previous table are gone because their item left the manifest
-    or the selection.
+    modality). ``kept`` rows of the previous table were not selected and were carried over
+    unchanged; ``dropped`` rows of the previous table are gone because their item left the manifest,
+    its file changed, or its modality's code changed (see :mod:`handcrafted.table`).
     """
 
     out_file: Path
@@ -174,12 +217,14 @@ class ExtractResult:
     n_descriptors: int
     wall_s: float
     failure_reasons: Mapping[str, int] = dataclasses.field(default_factory=dict)
+    kept: int = 0
 
     def summary(self) -> str:
         """One human-readable line."""
         reasons = ", ".join(f"{k} {v}" for k, v in sorted(self.failure_reasons.items()))
         text = (f"{self.n_items} items: {self.computed} computed, {self.reused} reused, {self.failed} failed"
-                f"{f' ({reasons})' if reasons else ''}, {self.skipped} skipped, {self.dropped} dropped; "
+                f"{f' ({reasons})' if reasons else ''}, {self.skipped} skipped, {self.dropped} dropped"
+                f"{f', {self.kept} other rows kept' if self.kept else ''}; "
                 f"{self.n_descriptors} descriptors in {self.wall_s:.1f} s -> {self.out_file}")
         return text
 
@@ -193,11 +238,16 @@ def extract_features(dataset: str | os.PathLike[str], out_file: str | os.PathLik
     Parameters
     ----------
     dataset : path-like
-        A prepared dataset folder (holding ``manifest.parquet``) or a manifest Parquet file with at
-        least the columns ``id``, ``modality``, ``path`` and ``sha256``.
+        A prepared dataset folder (holding ``manifest.parquet``), a manifest Parquet file with at
+        least the columns ``id``, ``modality``, ``path`` and ``sha256`` (read through
+        :func:`resonance.data.manifest.read_manifest`), or *unlabelled material*: a plain folder of
+        images and sounds, or a ``.txt`` list of their paths (see
+        :func:`resonance.data.manifest.unlabelled_manifest`; files that are not media are recorded
+        as failures ``unsupported_format``).
     out_file : path-like
-        The Parquet table to write (see the module docstring for its columns). An existing table is
-        reused incrementally; its failures go to :func:`failures_path` ``(out_file)``.
+        The Parquet table to write (see :mod:`handcrafted.table` for its columns). An existing table
+        is updated: rows and columns this run does not select are kept (see "Merging" there); its
+        failures go to :func:`failures_path` ``(out_file)``.
     config : ExtractConfig, optional
         What to compute and how to run; the defaults compute everything on every local core.
 
@@ -209,63 +259,95 @@ def extract_features(dataset: str | os.PathLike[str], out_file: str | os.PathLik
     Raises
     ------
     ParameterError
-        The manifest is missing or malformed, or ``config.groups`` names an unknown group, before
-        any work is done.
-    RuntimeError
-        No item could be computed because every item that decoded raised in its extractors (a broken
-        extractor or environment); the previous ``out_file`` is left untouched. A crashed worker
-        process (joblib's ``TerminatedWorkerError``) or a lost Dask worker also propagates.
+        The manifest is missing or malformed (a :class:`~resonance.errors.DatasetError`), or
+        ``config`` is invalid or names an unknown group, before any work is done.
+    LockedError
+        Another run is writing ``out_file``.
+    ExtractionError
+        (a ``RuntimeError``) No item could be computed because every item that decoded raised in its
+        extractors (a broken extractor or environment); the previous ``out_file`` is left untouched.
+        A worker process that dies (a decoder segfault, the out-of-memory killer) does not end the
+        run: its chunk is retried alone in a fresh process, and an item that kills it again is a
+        ``worker_crashed`` failure (the checkpoint is written as soon as a worker dies).
 
     Notes
     -----
     Interrupting a run (Ctrl-C, a killed job) leaves the last checkpoint beside ``out_file``; the
     next run with the same arguments resumes from it.
     """
-    import pandas as pd
+    from resonance.io.atomic import clean_stale_temporaries, output_lock
 
     started = time.perf_counter()
-    config = config or ExtractConfig()
+    config = config if config is not None else ExtractConfig()
+    if not isinstance(config, ExtractConfig):
+        raise ParameterError(f"config must be an ExtractConfig, got {type(config).__name__}")
+    config = config.checked()
     out_file = Path(out_file)
-    manifest_file = _manifest_file(dataset)
-    manifest = _read_manifest(manifest_file, config)
+    if out_file.is_dir():
+        raise ParameterError(f"--out {out_file} is a folder; pass the path of the .parquet table to write")
     modalities = [config.modality] if config.modality else list(MODALITIES)
     for modality in modalities:
         _describer(modality)  # importing it registers its descriptors
     names = _selected_names(modalities, config.groups)
     if not any(names.values()):
         raise ParameterError(f"groups {list(config.groups or [])} select no descriptor of "
-                             f"{' or '.join(modalities)}; see handcrafted.REGISTRY.to_frame()")
+                             f"{' or '.join(modalities)}; see `resonance features describe`")
+    source = _load_source(dataset)
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    with output_lock(out_file.parent / f".{out_file.name}.lock", f"features table {out_file}"):
+        clean_stale_temporaries(out_file.parent, [out_file.name, failures_path(out_file).name,
+                                                  checkpoint_path(out_file).name])
+        return _extract_locked(source, out_file, config, names, started)
+
+
+def _extract_locked(source: _Source, out_file: Path, config: ExtractConfig, names: dict[str, tuple[str, ...]],
+                    started: float) -> ExtractResult:
+    """The run itself, under the output's lock (see :func:`extract_features`)."""
+    import pandas as pd
+
     signatures = {m: _code_signature(m) for m in names if names[m]}
     columns = [n for m in MODALITIES for n in names.get(m, ())]
+    selected = _select(source.manifest, config)
 
-    skipped_mask = ~manifest["modality"].isin(list(signatures))
+    skipped_mask = ~selected["modality"].isin(list(signatures))
     skipped = int(skipped_mask.sum())
-    manifest = manifest[~skipped_mask]
-    previous, old_ids = _previous_rows(out_file, signatures, names)
-    reused_rows, todo = _split_reusable(manifest, previous, names)
-    dropped = len(old_ids - set(manifest["id"]))
+    manifest = selected[~skipped_mask]
+    previous = load_previous(out_file)
+    plan = _plan(source.manifest, manifest, previous, names, signatures)
+    reused_rows, todo = plan.reused, plan.todo
 
-    provenance = _provenance(manifest_file, config, names, signatures)
+    provenance = _provenance(source, config, names, signatures)
     rows: list[dict[str, Any]] = list(reused_rows)
     failures: list[dict[str, str]] = []
     checkpoint = out_file.with_name(out_file.name + CHECKPOINT_SUFFIX)
     if todo:
         chunks = [todo[i:i + config.chunk_size] for i in range(0, len(todo), config.chunk_size)]
         task = partial(_extract_chunk, groups=_groups_by_modality(config.groups, names), names=names,
-                       verify_sha256=config.verify_sha256)
+                       verify_sha256=config.verify_sha256, sample_rate=source.sample_rate)
         last_checkpoint = time.monotonic()
-        with _progress(len(todo), config.progress) as bar:
-            for chunk_rows, chunk_failures in _run_chunks(task, chunks, config):
+
+        def write_checkpoint() -> None:
+            nonlocal last_checkpoint
+            _write_table(_frame(rows, columns), checkpoint, {**provenance, "partial": True})
+            last_checkpoint = time.monotonic()
+
+        with progress_bar(len(todo), description="descriptors", enabled=config.progress) as bar:
+
+            def worker_lost(detail: str) -> None:
+                # keep what is done before the retries: a second failure must not cost it
+                bar.write(f"warning: {detail}", file=sys.stderr)
+                write_checkpoint()
+
+            for chunk_rows, chunk_failures in _run_chunks(task, chunks, config, bar, worker_lost):
                 rows += chunk_rows
                 failures += chunk_failures
-                bar.update(len(chunk_rows) + len(chunk_failures))
                 if failures:
                     bar.set_postfix(failed=len(failures), refresh=False)
-                if time.monotonic() - last_checkpoint >= config.checkpoint_s:
-                    _write_table(_frame(rows, columns), checkpoint, {**provenance, "partial": True})
-                    last_checkpoint = time.monotonic()
+                crashed = any(f["reason"] == "worker_crashed" for f in chunk_failures)
+                if crashed or time.monotonic() - last_checkpoint >= config.checkpoint_s:
+                    write_checkpoint()
 
-    failures_frame = pd.DataFrame(failures, columns=["id", "modality", "path", "reason", "detail"])
+    failures_frame = pd.DataFrame(failures + source.failures, columns=list(FAILURE_COLUMNS))
     failures_frame = failures_frame.sort_values("id", kind="stable").reset_index(drop=True)
     failures_file = failures_path(out_file)
     _write_csv(failures_frame, failures_file)
@@ -273,246 +355,131 @@ def extract_features(dataset: str | os.PathLike[str], out_file: str | os.PathLik
     if todo and len(failures) == len(todo) and len(broken):
         # every item that decoded raised: a broken extractor or environment, not bad media; keep
         # the old table rather than replace it by an empty one
-        raise RuntimeError(f"no item could be computed: all {len(broken)} items that decoded failed in "
-                           f"extraction, e.g. {broken['id'].iloc[0]}: {broken['detail'].iloc[0]}; "
-                           f"{out_file} was left as it was (details in {failures_file})")
-    _write_table(_frame(rows, columns), out_file, provenance)
+        raise ExtractionError(f"no item could be computed: all {len(broken)} items that decoded failed in "
+                              f"extraction, e.g. {broken['id'].iloc[0]}: {broken['detail'].iloc[0]}; "
+                              f"{out_file} was left as it was (details in {failures_file})")
+    final_rows, missing, row_signatures = plan.assemble(rows)
+    final_provenance = _final_provenance(provenance, plan, previous, signatures, missing,
+                                         [(r["id"], r["modality"], row_signatures[r["id"]]) for r in final_rows])
+    _write_table(_frame(final_rows, plan.column_order()), out_file, final_provenance)
     checkpoint.unlink(missing_ok=True)
+    dropped = len(previous.ids - {row["id"] for row in final_rows})
     return ExtractResult(
-        out_file=out_file, failures_file=failures_file, n_items=len(manifest) + skipped,
-        computed=len(rows) - len(reused_rows), reused=len(reused_rows), failed=len(failures),
+        out_file=out_file, failures_file=failures_file, n_items=len(selected) + len(source.failures),
+        computed=len(rows) - len(reused_rows), reused=len(reused_rows), failed=len(failures) + len(source.failures),
         skipped=skipped, dropped=dropped, n_descriptors=len(columns), wall_s=time.perf_counter() - started,
-        failure_reasons=failures_frame["reason"].value_counts().sort_index().to_dict())
-
-
-def failures_path(out_file: str | os.PathLike[str]) -> Path:
-    """The failures CSV written beside ``out_file``: ``features.parquet`` -> ``features_failures.csv``."""
-    out_file = Path(out_file)
-    return out_file.with_name(f"{out_file.stem}_failures.csv")
-
-
-def read_features(path: str | os.PathLike[str], *, modality: Literal["image", "audio"] | None = None
-                  ) -> pd.DataFrame:
-    """Read a table written by :func:`extract_features`.
-
-    Parameters
-    ----------
-    path : path-like
-        The Parquet table.
-    modality : {"image", "audio"} or None, keyword-only
-        Keep only this modality's rows *and* descriptor columns (so no column is null by design).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Indexed by position, sorted by ``id``; the provenance dict is in ``frame.attrs["provenance"]``.
-    """
-    import pyarrow.parquet as pq
-
-    if modality is not None and modality not in MODALITIES:
-        raise ParameterError(f"modality must be one of {MODALITIES} or None, got {modality!r}")
-    table = pq.read_table(path)
-    provenance = _table_provenance(table.schema)
-    frame = table.to_pandas()
-    if modality is not None:
-        keep = list(KEY_COLUMNS) + list(provenance.get("descriptors_by_modality", {}).get(modality, []))
-        frame = frame.loc[frame["modality"] == modality, keep].reset_index(drop=True)
-    frame.attrs["provenance"] = provenance
-    return frame
-
-
-# -- the work of one chunk (runs in a worker process) -----------------------------------------------
-
-def _extract_chunk(items: Sequence[tuple[str, str, str, str]], *, groups: Mapping[str, tuple[str, ...] | None],
-                   names: Mapping[str, tuple[str, ...]], verify_sha256: bool
-                   ) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
-    """Descriptors of ``items`` (``(id, modality, path, sha256)`` tuples): rows and failures.
-
-    Every path (serial, process pool, Dask) calls this function, with the numeric libraries held to
-    one thread, so they all compute the same numbers.
-    """
-    rows: list[dict[str, Any]] = []
-    failures: list[dict[str, str]] = []
-    for modality in {m for _, m, _, _ in items}:
-        _describer(modality)  # load numpy/scipy/cv2 first, so that the thread limits reach them
-    with _single_threaded():
-        for item_id, modality, path, sha256 in items:
-            try:
-                values = _describe_item(modality, path, sha256, groups[modality], names[modality], verify_sha256)
-            except DecodeError as error:
-                failures.append({"id": item_id, "modality": modality, "path": path,
-                                 "reason": error.reason, "detail": error.detail})
-            except ParameterError as error:  # decodable, but not a valid input (e.g. a 4-px image)
-                failures.append({"id": item_id, "modality": modality, "path": path,
-                                 "reason": "invalid_input", "detail": str(error)})
-            except Exception as error:  # noqa: BLE001 -- one broken item must not end a long job
-                failures.append({"id": item_id, "modality": modality, "path": path,
-                                 "reason": "extraction_error", "detail": f"{type(error).__name__}: {error}"})
-            else:
-                rows.append({"id": item_id, "modality": modality, "sha256": sha256, **values})
-    return rows, failures
-
-
-def _describe_item(modality: str, path: str, sha256: str, groups: tuple[str, ...] | None,
-                   names: tuple[str, ...], verify_sha256: bool) -> dict[str, float]:
-    """One decode, one call of the modality's ``describe_*`` (which shares one context)."""
-    from resonance.io import PROJECT_SR, load_audio, load_image, sha256_file
-
-    if modality == "image":
-        rgb, _ = load_image(path)
-        values = _describer("image")(rgb, groups=groups)
-    else:
-        y, _ = load_audio(path, sr=PROJECT_SR)
-        values = _describer("audio")(y, PROJECT_SR, groups=groups)
-    if verify_sha256:
-        actual = sha256_file(path)
-        if actual != sha256:
-            raise DecodeError("sha256_mismatch", f"{path} hashes to {actual[:12]}..., the manifest says "
-                                                 f"{sha256[:12]}...; the manifest is stale, re-run prepare")
-    missing = [n for n in names if n not in values]
-    if missing:
-        raise RuntimeError(f"describe_{modality} did not return {missing}")
-    return {n: float(values[n]) for n in names}
-
-
-class _single_threaded:
-    """Hold BLAS/OpenMP (threadpoolctl) and OpenCV to one thread; restore them on exit."""
-
-    def __enter__(self) -> _single_threaded:
-        from threadpoolctl import threadpool_limits
-
-        self._limits = threadpool_limits(limits=1)
-        self._cv2_threads = None
-        cv2 = sys.modules.get("cv2")
-        if cv2 is not None:
-            self._cv2_threads = cv2.getNumThreads()
-            cv2.setNumThreads(1)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._limits.restore_original_limits()
-        cv2 = sys.modules.get("cv2")
-        if cv2 is not None and self._cv2_threads is not None:
-            cv2.setNumThreads(self._cv2_threads)
+        failure_reasons=failures_frame["reason"].value_counts().sort_index().to_dict(), kept=len(plan.carried))
 
 
 # -- running chunks ---------------------------------------------------------------------------------
 
-def _run_chunks(task: Any, chunks: list[list[tuple[str, str, str, str]]], config: ExtractConfig
-                ) -> Iterator[tuple[list[dict[str, Any]], list[dict[str, str]]]]:
-    """Yield each chunk's ``(rows, failures)`` as it completes (in any order)."""
-    if config.scheduler is not None:
-        yield from _run_dask(task, chunks, config.scheduler)
-        return
-    workers = min(config.resolved_workers(), len(chunks))
-    if workers <= 1:
-        for chunk in chunks:
-            yield task(chunk)
-        return
-    yield from _run_pool(task, chunks, workers)
+def _run_chunks(task: Any, chunks: list[list[tuple[str, str, str, str]]], config: ExtractConfig, bar: Any,
+                worker_lost: Any) -> Iterator[tuple[list[dict[str, Any]], list[dict[str, str]]]]:
+    """Yield each chunk's ``(rows, failures)`` as it completes (in any order), through
+    :func:`resonance.parallel.map_chunks`: local processes (BLAS/OpenMP/numba held to one thread,
+    librosa's numba code compiled once by :func:`_warm_numba` before they start) or a Dask cluster.
+    A chunk whose worker process dies is retried alone; an item that kills its process again is a
+    ``worker_crashed`` failure and the run carries on."""
+    from resonance.paths import cache_root
+
+    audio = any(modality == "audio" for chunk in chunks for _, modality, _, _ in chunk)
+    results = map_chunks(task, chunks, workers=config.resolved_workers(), scheduler=config.scheduler,
+                         progress=bar, on_crash=_crashed_chunk, merge=_merge_chunks, on_worker_lost=worker_lost,
+                         warmup=f"{__name__}:_warm_numba" if audio else None, numba_cache=cache_root() / "numba")
+    for _, result in results:
+        yield result
 
 
-def _run_pool(task: Any, chunks: list[list[tuple[str, str, str, str]]], workers: int
-              ) -> Iterator[tuple[list[dict[str, Any]], list[dict[str, str]]]]:
-    """joblib's loky processes: they never re-import ``__main__`` (so a notebook, ``python -`` or a
-    script without a main guard works), are reused across calls, and start with the thread
-    variables of BLAS/OpenMP set to 1 (``inner_max_num_threads``)."""
-    from joblib import Parallel, delayed, parallel_config
-
-    with parallel_config(backend="loky", n_jobs=workers, inner_max_num_threads=1):
-        # One worker crashing (a decoder segfault) raises TerminatedWorkerError: nothing is
-        # written, and the checkpoint keeps the chunks finished so far.
-        yield from Parallel(return_as="generator_unordered", batch_size=1)(delayed(task)(c) for c in chunks)
+def _crashed_chunk(items: Sequence[tuple[str, str, str, str]], detail: str
+                   ) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+    """The failures of items whose worker process died on them (see :func:`resonance.parallel.map_chunks`)."""
+    return [], [{"id": item_id, "modality": modality, "path": path, "reason": "worker_crashed",
+                 "detail": f"{path}: {detail}"} for item_id, modality, path, _ in items]
 
 
-def _run_dask(task: Any, chunks: list[list[tuple[str, str, str, str]]], address: str
-              ) -> Iterator[tuple[list[dict[str, Any]], list[dict[str, str]]]]:
-    try:
-        from dask.distributed import Client, as_completed
-    except ImportError as error:  # pragma: no cover - dask[distributed] is a dependency
-        raise ParameterError("scheduler= needs dask.distributed; pip install 'dask[distributed]'") from error
-
-    # Closing a client that connected by address leaves the cluster running: it is not ours.
-    with Client(address, set_as_default=False) as client:
-        futures = client.map(task, chunks, pure=False)
-        for future in as_completed(futures, loop=client.loop):
-            yield future.result()
-            future.release()
+def _merge_chunks(parts: list[tuple[list[dict[str, Any]], list[dict[str, str]]]]
+                  ) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+    return [row for rows, _ in parts for row in rows], [f for _, failures in parts for f in failures]
 
 
-class _NoProgress:
-    def update(self, n: int) -> None:
-        pass
+def _warm_numba() -> None:
+    """Decode and describe one synthetic clip, as a worker does (the warm-up of
+    :func:`resonance.parallel.warm_numba_cache`: it compiles every numba function of librosa the audio
+    descriptors use into the shared cache, in one process, before the workers start).
 
-    def set_postfix(self, **kwargs: Any) -> None:
-        pass
+    The clip is 1.5 s of a harmonic tone switched on and off three times a second, over noise, at
+    22,050 Hz, so that decoding resamples it and onsets, pitch and chroma all find something. An
+    error is raised (the warm-up then fails, and a damaged cache is rebuilt).
+    """
+    import tempfile
 
-    def __enter__(self) -> _NoProgress:
-        return self
+    import numpy as np
+    import soundfile as sf
 
-    def __exit__(self, *exc: object) -> None:
-        pass
-
-
-def _progress(total: int, enabled: bool) -> Any:
-    if not enabled:
-        return _NoProgress()
-    from tqdm.auto import tqdm
-
-    # redirected to a log file, a line every 10 s instead of ten a second
-    interval = 0.1 if sys.stderr.isatty() else 10.0
-    return tqdm(total=total, unit="item", desc="descriptors", dynamic_ncols=True, smoothing=0.1,
-                mininterval=interval)
+    rate = 22_050
+    t = np.arange(int(1.5 * rate)) / rate
+    tone = sum(0.3 / k * np.sin(2 * np.pi * k * 220.0 * t) for k in range(1, 6))
+    gate = (np.sin(2 * np.pi * 3.0 * t) > 0).astype(float)
+    y = tone * gate + 0.01 * np.random.default_rng(0).standard_normal(t.size)
+    with tempfile.TemporaryDirectory(prefix="resonance-warmup-") as folder:
+        path = Path(folder) / "warmup.wav"
+        sf.write(path, y.astype(np.float32), rate, subtype="PCM_16")
+        _describer("audio")
+        with _single_threaded():
+            _describe_item("audio", str(path), "", None, (), False)
 
 
 # -- manifest, previous table, signatures -----------------------------------------------------------
 
-def _manifest_file(dataset: str | os.PathLike[str]) -> Path:
+@dataclass(frozen=True)
+class _Source:
+    """The items to describe: a manifest (absolute paths), what to record about it, its sample rate,
+    and the files of unlabelled material that could not be used (as failure rows)."""
+
+    manifest: pd.DataFrame
+    reference: dict[str, Any]
+    sample_rate: int
+    failures: list[dict[str, str]]
+
+
+_LIST_SUFFIXES = (".txt", ".lst", ".list")
+
+
+def _load_source(dataset: str | os.PathLike[str]) -> _Source:
+    """A prepared dataset (folder or manifest file) or unlabelled material (folder or ``.txt`` list)."""
+    from resonance.data.manifest import MANIFEST_FILE, manifest_file, read_manifest, unlabelled_manifest
+    from resonance.errors import DatasetError
+    from resonance.io import sha256_bytes, sha256_file
+
     path = Path(dataset)
-    if path.is_dir():
-        path = path / "manifest.parquet"
-    if not path.is_file():
-        raise ParameterError(f"no manifest at {path}; run `resonance data prepare` first, or pass the "
-                             "manifest.parquet file itself")
-    return path
+    if (path.is_dir() and (path / MANIFEST_FILE).is_file()) or (path.is_file() and path.suffix == ".parquet") \
+            or not path.exists():
+        file = manifest_file(path)
+        manifest = read_manifest(file, columns=[])  # the required columns (and the roots' columns)
+        info = manifest.attrs["manifest"]
+        reference = {"path": str(file.resolve()), "sha256": sha256_file(file), "version": info.version,
+                     "data_version": info.data_version}
+        return _Source(manifest, reference, info.sample_rate, [])
+    if path.is_file() and path.suffix.lower() not in _LIST_SUFFIXES:
+        raise DatasetError(f"{path} is neither a manifest.parquet nor a .txt list of files; pass a dataset folder, "
+                           "its manifest, a folder of images/sounds or a list of their paths")
+    scan = unlabelled_manifest(path)
+    manifest = scan.manifest
+    lines = "\n".join(manifest["id"] + "\t" + manifest["sha256"])
+    reference = {"path": str(path.resolve()), "unlabelled": True, "sha256": sha256_bytes(lines.encode())}
+    failures = [{"id": f"unlabelled:{p}", "modality": "", "path": p, "reason": reason, "detail": detail}
+                for p, reason, detail in scan.skipped]
+    return _Source(manifest, reference, manifest.attrs["manifest"].sample_rate, failures)
 
 
-def _read_manifest(path: Path, config: ExtractConfig) -> pd.DataFrame:
-    import pandas as pd
-    import pyarrow.parquet as pq
-
-    try:
-        available = set(pq.read_schema(path).names)
-    except Exception as error:  # noqa: BLE001 -- whatever pyarrow raises, the file is not a manifest
-        raise ParameterError(f"{path} is not a readable Parquet manifest: {error}") from error
-    required = ["id", "modality", "path", "sha256"]
-    missing = [c for c in required if c not in available]
-    if missing:
-        raise ParameterError(f"manifest {path} lacks the columns {missing}; it needs {required}")
-    manifest = pd.read_parquet(path, columns=required)
-    nulls = [c for c in required if manifest[c].isna().any()]
-    if nulls:
-        raise ParameterError(f"manifest {path} has empty values in {nulls}")
-    manifest = manifest.astype({c: str for c in required})
-    duplicated = manifest["id"][manifest["id"].duplicated()].unique().tolist()
-    if duplicated:
-        raise ParameterError(f"manifest ids must be unique; repeated: {duplicated[:5]}")
-    unknown = sorted(set(manifest["modality"]) - set(MODALITIES))
-    if unknown:
-        raise ParameterError(f"manifest {path} has unknown modalities {unknown}; expected {MODALITIES}")
-    manifest = manifest.sort_values("id", kind="stable").reset_index(drop=True)
+def _select(manifest: pd.DataFrame, config: ExtractConfig) -> pd.DataFrame:
+    """The items this run describes: the modality filter, then the first ``limit`` ids."""
+    frame = manifest.sort_values("id", kind="stable").reset_index(drop=True)
     if config.modality is not None:
-        manifest = manifest[manifest["modality"] == config.modality].reset_index(drop=True)
+        frame = frame[frame["modality"] == config.modality].reset_index(drop=True)
     if config.limit is not None:
-        manifest = manifest.head(config.limit)
-    return manifest
-
-
-def _describer(modality: str) -> Any:
-    import importlib
-
-    module_name, function = _DESCRIBERS[modality]
-    return getattr(importlib.import_module(module_name), function)
+        frame = frame.head(config.limit)
+    return frame
 
 
 def _selected_names(modalities: Sequence[str], groups: tuple[str, ...] | None) -> dict[str, tuple[str, ...]]:
@@ -538,141 +505,56 @@ def _groups_by_modality(groups: tuple[str, ...] | None, names: Mapping[str, tupl
     return {m: tuple(g for g in groups if any(d.group == g for d in REGISTRY.select(m))) for m in names}
 
 
-def _code_signature(modality: str) -> str:
-    """Hash of what determines a modality's values: descriptor and decoder code, library versions.
-
-    The code is every module of the ``handcrafted`` package (except this one), the module of every
-    extractor registered for ``modality`` (a user's own included), and ``resonance.io``'s decoder.
-    """
-    from handcrafted.registry import REGISTRY
-
-    package_dir = Path(__file__).resolve().parent
-    files = {p for p in package_dir.rglob("*.py") if p.name != Path(__file__).name}
-    for spec in REGISTRY.extractors(modality):  # type: ignore[arg-type]
-        module = sys.modules.get(spec.function.__module__)
-        if module is not None and getattr(module, "__file__", None):
-            files.add(Path(module.__file__).resolve())
-    io_module = sys.modules.get(f"resonance.io.{modality}")
-    if io_module is None:
-        import importlib
-
-        io_module = importlib.import_module(f"resonance.io.{modality}")
-    files.add(Path(io_module.__file__).resolve())
-    digest = hashlib.sha256(f"format {FORMAT_VERSION} {modality}\n".encode())
-    for path in sorted(files):
-        digest.update(path.relative_to(path.parents[1]).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-    versions = package_versions(_NUMERIC_PACKAGES)
-    digest.update(json.dumps(versions, sort_keys=True).encode())
-    return digest.hexdigest()[:16]
-
-
-def _previous_rows(out_file: Path, signatures: Mapping[str, str], names: Mapping[str, tuple[str, ...]]
-                   ) -> tuple[pd.DataFrame | None, set[str]]:
-    """Rows of the previous table and of an interrupted run's checkpoint that can still be trusted.
-
-    A row survives when its modality's code signature is the current one and its table holds all
-    currently selected descriptors of that modality; checkpoint rows (newer) win over table rows.
-    Also returns every id the previous table held (to count the dropped ones).
-    """
-    import pandas as pd
-    import pyarrow.parquet as pq
-
-    frames = []
-    old_ids: set[str] = set()
-    for path in (out_file, out_file.with_name(out_file.name + CHECKPOINT_SUFFIX)):
-        if not path.is_file():
-            continue
-        try:
-            table = pq.read_table(path)
-        except Exception as error:  # noqa: BLE001 -- an unreadable old table is recomputed, not fatal
-            print(f"warning: ignoring unreadable previous table {path}: {error}", file=sys.stderr)
-            continue
-        provenance = _table_provenance(table.schema)
-        frame = table.to_pandas()
-        if not set(KEY_COLUMNS) <= set(frame.columns):
-            continue
-        if path == out_file:
-            old_ids = set(frame["id"].astype(str))
-        usable = [m for m, sig in signatures.items()
-                  if provenance.get("signatures", {}).get(m) == sig and set(names[m]) <= set(frame.columns)]
-        frames.append(frame[frame["modality"].isin(usable)])
-    if not frames:
-        return None, old_ids
-    previous = pd.concat(frames, ignore_index=True)
-    return previous.drop_duplicates("id", keep="last").reset_index(drop=True), old_ids
-
-
-def _split_reusable(manifest: pd.DataFrame, previous: pd.DataFrame | None, names: Mapping[str, tuple[str, ...]]
-                    ) -> tuple[list[dict[str, Any]], list[tuple[str, str, str, str]]]:
-    """Reusable rows (as dicts) and the ``(id, modality, path, sha256)`` items still to compute."""
-    reused: list[dict[str, Any]] = []
-    todo: list[tuple[str, str, str, str]] = []
-    by_id = previous.set_index("id") if previous is not None else None
-    for item_id, modality, path, sha256 in manifest[["id", "modality", "path", "sha256"]].itertuples(index=False):
-        if by_id is not None and item_id in by_id.index:
-            old = by_id.loc[item_id]
-            if old["modality"] == modality and old["sha256"] == sha256:
-                reused.append({"id": item_id, "modality": modality, "sha256": sha256,
-                               **{n: float(old[n]) for n in names[modality]}})
-                continue
-        todo.append((item_id, modality, path, sha256))
-    return reused, todo
-
-
 # -- writing ----------------------------------------------------------------------------------------
 
-def _frame(rows: list[dict[str, Any]], columns: Sequence[str]) -> pd.DataFrame:
-    import pandas as pd
-
-    frame = pd.DataFrame.from_records(rows, columns=[*KEY_COLUMNS, *columns])
-    frame = frame.astype({c: "float64" for c in columns} | {c: "str" for c in KEY_COLUMNS})
-    return frame.sort_values("id", kind="stable").reset_index(drop=True)
-
-
-def _write_table(frame: pd.DataFrame, path: Path, provenance: Mapping[str, Any]) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from resonance.io import atomic_path
-
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    metadata = {**(table.schema.metadata or {}), METADATA_KEY: json.dumps(provenance, sort_keys=True).encode()}
-    with atomic_path(path) as tmp:
-        pq.write_table(table.replace_schema_metadata(metadata), tmp, compression="zstd")
-
-
-def _write_csv(frame: pd.DataFrame, path: Path) -> None:
-    from resonance.io import atomic_path
-
-    with atomic_path(path) as tmp:
-        frame.to_csv(tmp, index=False)
-
-
-def _table_provenance(schema: Any) -> dict[str, Any]:
-    raw = (schema.metadata or {}).get(METADATA_KEY)
-    if raw is None:
-        return {}
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return {}
-
-
-def _provenance(manifest_file: Path, config: ExtractConfig, names: Mapping[str, tuple[str, ...]],
-                signatures: Mapping[str, str]) -> dict[str, Any]:
+def _descriptor_metadata(names: Iterable[str]) -> dict[str, dict[str, Any]]:
     from handcrafted.registry import REGISTRY
-    from resonance.io import sha256_file
 
-    descriptors = {n: {"modality": d.modality, "group": d.group, "unit": d.unit, "label": d.label,
-                       "undefined": d.undefined, "codec_sensitive": d.codec_sensitive}
-                   for m in names for n in names[m] for d in [REGISTRY[n]]}
+    return {n: {"modality": d.modality, "group": d.group, "unit": d.unit, "label": d.label,
+                "undefined": d.undefined, "codec_sensitive": d.codec_sensitive}
+            for n in names for d in [REGISTRY[n]]}
+
+
+def _provenance(source: _Source, config: ExtractConfig, names: Mapping[str, tuple[str, ...]],
+                signatures: Mapping[str, str]) -> dict[str, Any]:
+    """The provenance of this run's rows (the checkpoint's; :func:`_final_provenance` adds the merge)."""
+    from handcrafted.builtin import DESCRIPTOR_SET
+
+    descriptors = _descriptor_metadata(n for m in names for n in names[m])
     return {
         "format": FORMAT_VERSION,
-        "manifest": {"path": str(manifest_file.resolve()), "sha256": sha256_file(manifest_file)},
-        "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(config).items()
-                   if k not in {"progress"}},
+        "descriptor_set": DESCRIPTOR_SET.to_dict(),
+        "manifest": dict(source.reference),
+        "sample_rate": int(source.sample_rate),
+        "config": {k: v for k, v in config.to_dict().items() if k not in {"progress"}},
         "descriptors_by_modality": {m: list(v) for m, v in names.items()},
         "descriptors": descriptors,
         "signatures": dict(signatures),
         "packages": package_versions(_PACKAGES),
     }
+
+
+def _final_provenance(provenance: Mapping[str, Any], plan: _Plan, previous: Previous, signatures: Mapping[str, str],
+                      missing: Mapping[str, Iterable[str]], row_signatures: Iterable[tuple[str, str, str]]
+                      ) -> dict[str, Any]:
+    """The provenance of the merged table: every column it holds, the signature of every modality it
+    holds (current for the computed ones, as recorded for the carried ones), the rows of other code,
+    and what is incomplete."""
+    computed = [c for m in plan.columns if m in signatures for c in plan.columns[m]]
+    descriptors = _descriptor_metadata(computed)
+    for modality, columns in plan.columns.items():
+        if modality not in signatures:
+            descriptors.update({c: previous.descriptors[c] for c in columns if c in previous.descriptors})
+    kept_signatures = {m: previous.signatures[m] for m in plan.columns
+                       if m not in signatures and m in previous.signatures}
+    row_signatures = list(row_signatures)
+    for modality in plan.columns:  # a carried modality only a checkpoint held: its rows' usual signature
+        if modality not in signatures and modality not in kept_signatures:
+            found = Counter(sig for _, m, sig in row_signatures if m == modality)
+            if found:
+                kept_signatures[modality] = found.most_common(1)[0][0]
+    table_signatures = {**kept_signatures, **signatures}
+    others = row_signature_map(table_signatures, row_signatures)
+    return {**provenance, "descriptors_by_modality": {m: list(c) for m, c in plan.columns.items()},
+            "descriptors": descriptors, "signatures": table_signatures, "row_signatures": others,
+            "incomplete": incomplete_map(missing)}

@@ -9,9 +9,20 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class DemoConfig:
+    """Where the demo writes, its seed (>= 0) and its worker processes (>= 1); checked on construction."""
+
     out: Path = Path("outputs/demo")
     seed: int = 0
     workers: int = 2
+
+    def __post_init__(self) -> None:
+        from resonance.errors import ParameterError
+
+        object.__setattr__(self, "out", Path(self.out))
+        for name, low in (("seed", 0), ("workers", 1)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ParameterError(f"{name} must be an integer >= {low}, got {value!r}")
 
 
 def run_demo(config: DemoConfig = DemoConfig(), log: Callable[[str], None] = print) -> dict[str, Path]:

@@ -81,7 +81,7 @@ def render_datasheet(manifest: pd.DataFrame, rejected: pd.DataFrame, provenance:
         f"{int(manifest['synthetic'].sum()):,} synthetic.",
         "",
         "### Items by corpus and split",
-        "Splits are group-disjoint: no speaker, actor, artist or song is in two splits.",
+        _group_note(manifest),
         "",
         _markdown(by_split),
         "",
@@ -111,6 +111,19 @@ def render_datasheet(manifest: pd.DataFrame, rejected: pd.DataFrame, provenance:
     parts += ["", "## Emotion space", "Category distributions and VAD follow `resonance/data/emotion.py` "
               "(NRC-VAD v1 prototypes, Mohammad 2018; D-ViSA's own VAD; Russell 1980 quadrants for EMOPIA)."]
     return "\n".join(parts) + "\n"
+
+
+def _group_note(manifest: pd.DataFrame) -> str:
+    """The split claim, honest about items whose group (speaker, artist) is unknown (flag ``unknown_group``)."""
+    flags = manifest["flags"].fillna("").astype(str).str.split(";") if "flags" in manifest else None
+    unknown = flags.map(lambda f: "unknown_group" in f) if flags is not None else pd.Series(False, manifest.index)
+    if not unknown.any():
+        return "Splits are group-disjoint: no speaker, actor, artist or song is in two splits."
+    listing = ", ".join(f"{c} {n:,}" for c, n in manifest[unknown].groupby("corpus").size().items())
+    return (f"Splits are group-disjoint for items with a known group (speaker, actor, artist or song). "
+            f"**{int(unknown.sum()):,} items have no known group** (flag `unknown_group`; {listing}): each is its "
+            "own group, so their speakers may sit in train, val and test, and the splits are *not* "
+            "speaker-disjoint for them. Give a `group` column or `--group-pattern` to fix this.")
 
 
 def _shared_stimuli_note(manifest: pd.DataFrame) -> str:
