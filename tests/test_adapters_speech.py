@@ -366,3 +366,18 @@ def test_kaggle_mixed_tree(tmp_path, sources):
         items, _ = split(KaggleAudioEmotionsAdapter(group_pattern=r"(?P<group>mystery)_").scan(root))
     mystery = next(i for i in items if i.local_id == "unknown:mystery_clip")
     assert mystery.group == "kaggle:mystery" and "unknown_group" not in mystery.flags
+
+
+def test_kaggle_files_ravdess_calm_under_neutral_and_keeps_it_as_calm(tmp_path, sources):
+    # The Kaggle mix has no Calm folder; rejecting every calm RAVDESS file as a conflict would lose them.
+    root = tmp_path / "audio_emotions"
+    build_tree(root, ["Emotions/Neutral/03-01-02-01-01-01-05", "Emotions/Neutral/03-01-01-01-01-01-05",
+                      "Emotions/Angry/03-01-05-01-01-01-05", "Emotions/Sad/03-01-04-01-01-01-05",
+                      "Emotions/Happy/03-01-03-01-01-01-05"], sources)
+    items, rejections = split(KaggleAudioEmotionsAdapter().scan(root))
+    assert rejections == []
+    calm = next(i for i in items if i.local_id.endswith("03-01-02-01-01-01-05"))
+    assert calm.label.emotion == "calm" and "label_from_name" in calm.flags
+    assert calm.original_labels["class_folder"] == "Neutral"
+    neutral = next(i for i in items if i.local_id.endswith("03-01-01-01-01-01-05"))
+    assert neutral.label.emotion == "neutral" and neutral.flags == ()

@@ -13,7 +13,7 @@ runner = CliRunner()
 
 def test_demo_runs_every_stage_and_reruns_from_cache(tmp_path):
     out = tmp_path / "demo"
-    first = runner.invoke(app, ["demo", "--out", str(out), "--workers", "2"])
+    first = runner.invoke(app, ["demo", "--out", str(out), "--workers", "2", "--no-model"])
     assert first.exit_code == 0, first.output
     manifest = pd.read_parquet(out / "dataset" / "manifest.parquet")
     features = pd.read_parquet(out / "features.parquet")
@@ -25,9 +25,22 @@ def test_demo_runs_every_stage_and_reruns_from_cache(tmp_path):
     images = features[features["modality"] == "image"].set_index("id")
     brightness = attributes[images.index].map(lambda a: a["brightness"])
     assert images["brightness_mean"].corr(brightness, method="spearman") > 0.9
-    again = runner.invoke(app, ["demo", "--out", str(out), "--workers", "1"])
+    again = runner.invoke(app, ["demo", "--out", str(out), "--workers", "1", "--no-model"])
     assert again.exit_code == 0, again.output
     assert "0 computed" in again.output and "0 files decoded" in again.output
+
+
+def test_demo_trains_evaluates_maps_and_matches(tmp_path):
+    out = tmp_path / "demo"
+    result = runner.invoke(app, ["demo", "--out", str(out), "--workers", "2"])
+    assert result.exit_code == 0, result.output
+    assert (out / "run" / "checkpoints" / "latest.pt").is_file()
+    report = json.loads((out / "evaluation" / "evaluation.json").read_text())
+    assert "model" in report and {"chance", "untrained", "descriptor"} <= set(report["baselines"])
+    assert (out / "map" / "map.png").is_file() and (out / "map" / "map.html").is_file()
+    assert "http" not in (out / "map" / "map.html").read_text().split("<script")[0]
+    assert (out / "match.png").is_file()
+    assert "closest image items" in result.output
 
 
 def test_features_describe_lists_the_registry():

@@ -83,6 +83,7 @@ app.add_typer(train.app)  # `resonance train CONFIG`
 app.add_typer(evaluate_cli.app)  # `resonance evaluate CHECKPOINT`, `resonance map CHECKPOINT`
 app.add_typer(index_cli.app, name="index")  # `resonance index build CHECKPOINT SOURCE`
 app.add_typer(index_cli.match_app)  # `resonance match QUERY --index INDEX`
+app.add_typer(__import__("resonance.cli.attribute", fromlist=["app"]).app, name="attribute")  # issue 14
 
 
 @app.command()
@@ -90,11 +91,14 @@ def demo(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for every demo artefact.")] = Path("outputs/demo"),
     seed: Annotated[int, typer.Option(min=0, help="Seed of every stage.")] = 0,
     workers: Annotated[int, typer.Option(min=1, help="Processes.")] = 2,
+    model: Annotated[bool, typer.Option("--model/--no-model", help="Also train, evaluate, map and query a small "
+                                        "dual encoder (a couple of minutes on 2 CPU cores).")] = True,
 ) -> None:
-    """Run the main job on the embedded probe stimuli: generate, prepare, extract descriptors."""
+    """Run the main job on the embedded probe stimuli: generate, prepare, extract descriptors, then train,
+    evaluate, map and query a small dual encoder."""
     from resonance.demo import DemoConfig, run_demo
 
-    run_demo(DemoConfig(out=out, seed=seed, workers=workers), log=typer.echo)
+    run_demo(DemoConfig(out=out, seed=seed, workers=workers, model=model), log=typer.echo)
 
 
 @app.command()

@@ -52,18 +52,35 @@ def assign_splits(items: pd.DataFrame, config: SplitConfig = SplitConfig()) -> p
     if holdout is not None and holdout not in {c.lower() for c in corpora}:
         raise ParameterError(f"hold-out corpus {config.holdout_corpus!r} matches no corpus; the items hold "
                              f"{', '.join(corpora)}")
-    for corpus, rows in items.groupby("corpus", sort=True):
+    for corpus, corpus_rows in items.groupby("corpus", sort=True):
         if str(corpus).lower() == holdout:
-            result.loc[rows.index] = "test"
+            result.loc[corpus_rows.index] = "test"
             continue
-        official = _official_group_splits(rows)
-        fixed = rows["group"].map(official)
-        result.loc[fixed.dropna().index] = fixed.dropna()
-        free = rows[fixed.isna()]
-        if len(free):
-            rng = np.random.default_rng([config.seed, zlib.crc32(str(corpus).encode())])
-            result.loc[free.index] = _greedy_groups(free, config.fractions, rng, already=rows[fixed.notna()])
+        for key, rows in _split_units(str(corpus), corpus_rows):
+            official = _official_group_splits(rows)
+            fixed = rows["group"].map(official)
+            result.loc[fixed.dropna().index] = fixed.dropna()
+            free = rows[fixed.isna()]
+            if len(free):
+                rng = np.random.default_rng([config.seed, zlib.crc32(key.encode())])
+                result.loc[free.index] = _greedy_groups(free, config.fractions, rng, already=rows[fixed.notna()])
     return result
+
+
+def _split_units(corpus: str, rows: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """The parts of one corpus that are split on their own, each with the key that seeds its split.
+
+    A corpus of one modality is one unit (keyed by its name). A corpus holding both modalities (the
+    probes, a user's mixed folder) is split per modality, so that every split holds paintings *and*
+    sounds -- unless a group spans both modalities, in which case the corpus stays one unit, because no
+    group may sit in two splits.
+    """
+    if "modality" not in rows or rows["modality"].nunique() < 2:
+        return [(corpus, rows)]
+    modalities_per_group = rows.groupby("group")["modality"].nunique()
+    if (modalities_per_group > 1).any():
+        return [(corpus, rows)]
+    return [(f"{corpus}/{modality}", part) for modality, part in rows.groupby("modality", sort=True)]
 
 
 def _official_group_splits(rows: pd.DataFrame) -> dict[str, str]:

@@ -34,6 +34,7 @@ from typing import Any
 
 from resonance.data.adapters._groups import (
     compile_group_pattern,
+    emotion_key,
     group_from_pattern,
     recognise_native_name,
     same_emotion,
@@ -133,6 +134,12 @@ class KaggleAudioEmotionsAdapter:
                 "original_labels": {}, "attributes": {"source_corpus": None, "native_name": path.stem},
             }
             local_id = f"unknown:{path.stem}"
+        elif {emotion_key(native["emotion"]), label} == {"calm", "neutral"}:
+            # The Kaggle mix has no Calm folder: RAVDESS's calm recordings are filed under Neutral. The
+            # recording's own corpus is the finer label; it is kept, with the folder in original_labels.
+            label = emotion_key(native["emotion"])
+            flags = ("label_from_name",)
+            local_id = f"{native['corpus']}:{native['local_id']}"
         else:
             if not same_emotion(native["emotion"], label):
                 return Rejection(self.name, str(path), "conflicting_labels",
