@@ -96,9 +96,9 @@ def _model_stages(config: DemoConfig, dataset_dir: Path, features_file: Path,
     report_dir = config.out / "evaluation"
     result = evaluate(checkpoint, dataset_dir, "test", out=report_dir, features=features_file)
     summary = result["summary"]
-    shown = [r for r in ("image->audio P@1", "audio->image P@1", "image->audio MRR", "audio->image MRR")
-             if r in summary.index] or list(summary.index[:4])
-    log("    " + summary.loc[shown].to_string(float_format=lambda v: f"{v:.3f}").replace("\n", "\n    "))
+    shown = [r for r in summary.index if r.endswith((" P@1", " MRR")) or r.startswith("pairwise")]
+    log("\n    " + summary.loc[shown or list(summary.index[:6])].to_string(
+        float_format=lambda v: f"{v:.3f}", na_rep="n/a").replace("\n", "\n    "))
     log(f"    -> {report_dir / 'evaluation.md'}")
     log("6/7 mapping the test embeddings")
     map_dir = config.out / "map"
