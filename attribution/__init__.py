@@ -1,4 +1,41 @@
-"""Attribution: which descriptors drive cross-modal alignment (Integrated Gradients via Captum, SHAP,
-regression over :data:`handcrafted.REGISTRY`). Arrives with the dual encoder; nothing public yet."""
+"""Attribution: which descriptors, pixels and log-mel bins drive cross-modal alignment, per emotion,
+with the reliability of every answer measured.
 
-__all__: list[str] = []
+Public API (every method returns an :class:`AttributionResult` carrying its per-example completeness
+error, except the regression table):
+
+- what is explained: :class:`Target`, :func:`alignment`, :func:`prototype_alignment`, :func:`valence`,
+  :func:`arousal`, :func:`category_logit`
+- :func:`integrated_gradients`, :func:`layer_integrated_gradients` (Captum), :func:`make_baseline`
+- :func:`integrated_jacobians` (pairwise image x sound descriptor matrix), :func:`pair_ranking`,
+  :func:`per_emotion_matrix`
+- :func:`pair_table`, :func:`shap_surrogate` (TreeSHAP on gradient-boosted surrogates, with fidelity)
+- :func:`standardised_regression` -> :class:`RegressionTable`, :func:`descriptor_ranking`
+- :func:`cascading_randomisation`, :func:`deletion_insertion`, :func:`faithfulness_correlation`
+- :func:`group_image_attributions`, :func:`group_audio_attributions` (pixels / bins -> named features)
+
+See docs/attribution.md.
+"""
+
+from attribution.groups import group_audio_attributions, group_image_attributions
+from attribution.ig import (
+    BASELINES,
+    DEFAULT_STEPS,
+    integrated_gradients,
+    layer_integrated_gradients,
+    make_baseline,
+    pink_noise_logmel,
+)
+from attribution.pairwise import integrated_jacobians, pair_ranking, per_emotion_matrix
+from attribution.regression import RegressionTable, descriptor_ranking, standardised_regression
+from attribution.result import AttributionResult
+from attribution.sanity import cascading_randomisation, deletion_insertion, faithfulness_correlation
+from attribution.surrogate import FIDELITY_THRESHOLD, embed_items, pair_table, shap_surrogate
+from attribution.targets import Target, alignment, arousal, category_logit, prototype_alignment, valence
+
+__all__ = ["BASELINES", "DEFAULT_STEPS", "FIDELITY_THRESHOLD", "AttributionResult", "RegressionTable", "Target",
+           "alignment", "arousal", "cascading_randomisation", "category_logit", "deletion_insertion",
+           "descriptor_ranking", "embed_items", "faithfulness_correlation", "group_audio_attributions",
+           "group_image_attributions", "integrated_gradients", "integrated_jacobians", "layer_integrated_gradients",
+           "make_baseline", "pair_ranking", "pair_table", "per_emotion_matrix", "pink_noise_logmel",
+           "prototype_alignment", "shap_surrogate", "standardised_regression", "valence"]

@@ -1,0 +1,67 @@
+"""The attribution report (issue 14): pages, JSON, resumability, bad input; pixel/bin grouping."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+torch.set_num_threads(1)
+
+from attribution import group_audio_attributions, group_image_attributions  # noqa: E402
+from attribution.planted import PLANTED, train_planted  # noqa: E402
+from attribution.report import attribution_report  # noqa: E402
+from resonance.errors import ParameterError  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    return train_planted(str(tmp_path_factory.mktemp("planted_report")), steps=300, seed=0, n_per_modality=160)
+
+
+def test_report_writes_pages_json_and_resumes(planted, tmp_path):
+    model, test = planted
+    out = tmp_path / "report"
+    report = attribution_report(model, test, out, n_pairs=300, n_steps=16, max_items=40, progress=False)
+    assert (out / "index.html").exists() and set(report["emotions"]) == {"happiness", "sadness"}
+    page = (out / "emotions" / "happiness.html").read_text()
+    assert "data:image/png;base64" in page and "http" not in page.replace("http-equiv", "")
+    saved = json.loads((out / "report.json").read_text())
+    top = saved["emotions"]["happiness"]["pair_matrix"]["top_pairs"][0]
+    assert tuple(top[:2]) == PLANTED
+    assert saved["emotions"]["happiness"]["image"]["top_descriptors"][0] == PLANTED[0]
+    assert saved["emotions"]["sadness"]["completeness_relative_delta"]["median"] < 1e-2
+    assert "regression_human" in saved["emotions"]["sadness"]["audio"]
+    logs = []
+    attribution_report(model, test, out, n_pairs=300, n_steps=16, max_items=40, progress=False, log=logs.append)
+    assert logs == ["happiness: already done, skipped", "sadness: already done, skipped"]
+
+
+def test_report_rejects_an_emotion_with_no_items(planted, tmp_path):
+    model, test = planted
+    with pytest.raises(ParameterError, match=r"no items of emotion \['anger'\]"):
+        attribution_report(model, test, tmp_path / "r", emotions=["anger"], progress=False)
+    assert not (tmp_path / "r").exists()
+
+
+def test_grouping_sums_to_the_total_attribution():
+    rng = np.random.default_rng(0)
+    img = rng.random((2, 3, 24, 24))
+    a = rng.normal(size=(2, 3, 24, 24))
+    g = group_image_attributions(a, img)
+    total = a.sum((1, 2, 3))
+    hue = sum(g[f"hue_{k:02d}"] for k in range(12)) + g["hue_achromatic"]
+    for parts in (hue, g["saturation_low"] + g["saturation_mid"] + g["saturation_high"],
+                  g["sf_low"] + g["sf_mid"] + g["sf_high"], g["edge"] + g["flat"]):
+        np.testing.assert_allclose(parts, total, atol=1e-9)
+    red = np.zeros((1, 3, 8, 8))
+    red[:, 0] = 1.0
+    assert group_image_attributions(np.ones((1, 3, 8, 8)), red)["hue_00"][0] == 192
+    mel = rng.normal(-40, 10, (2, 1, 24, 40))
+    am = rng.normal(size=mel.shape)
+    ga = group_audio_attributions(am, mel)
+    for x, y in (("mel_low", ("mel_mid", "mel_high")), ("onset", ("steady",)), ("harmonic", ("percussive",)),
+                 ("voiced", ("unvoiced",))):
+        np.testing.assert_allclose(ga[x] + sum(ga[k] for k in y), am.sum((1, 2, 3)), atol=1e-9)
