@@ -143,4 +143,8 @@ def test_build_datasets_knows_manifest_configs(probe_dataset, tmp_path):
 
     train, val = build_datasets(load_config(_config(tmp_path, probe_dataset)))
     assert isinstance(train, ManifestDataset) and isinstance(val, ManifestDataset)
-    assert train.splits == ("train",) and val.splits == ("val",) and len(train) == 24
+    from resonance.data.manifest import read_manifest
+
+    frame = read_manifest(probe_dataset)
+    assert train.splits == ("train",) and val.splits == ("val",)
+    assert len(train) == (frame["split"] == "train").sum() and len(val) == (frame["split"] == "val").sum()

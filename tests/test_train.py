@@ -184,7 +184,18 @@ def _killed_worker(cfg: dict, kill_at: int) -> None:
     train(config_from_dict(cfg), hooks=[hook])
 
 
-def test_kill_9_then_resume_latest_reproduces_the_uninterrupted_weights(tmp_path):
+@pytest.fixture()
+def one_thread():
+    # A forked child computes on one intra-op thread once the parent has used torch's thread pool (as
+    # earlier tests in a session do), and float sums in another order differ in the last bit: the
+    # killed child, the resumed run and the reference all compute on one thread.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_kill_9_then_resume_latest_reproduces_the_uninterrupted_weights(tmp_path, one_thread):
     # 32 items per modality, 8 per modality per batch: 4 steps per epoch, 12 in all; checkpoints every
     # 3 steps (3, 6, 9) and at epoch ends. Killed at step 7: the last checkpoint is step 6, mid-epoch 1.
     killed = _tiny(tmp_path, "killed", log_every=4)  # step 6's checkpoint holds a half-full loss window
