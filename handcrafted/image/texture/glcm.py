@@ -15,6 +15,7 @@ import numpy as np
 
 from handcrafted.image.context import GLCM_LEVELS, ImageContext
 from handcrafted.registry import Registry, descriptor_factory
+from resonance.errors import ParameterError
 
 _HARALICK = ("Haralick, Shanmugam & Dinstein (1973), IEEE Trans. SMC 3(6):610-621; "
              "skimage.feature.graycomatrix")
@@ -180,9 +181,9 @@ def glcm_matrices(levels_image: np.ndarray, *, levels: int, distances=GLCM_DISTA
     """
     image = np.ascontiguousarray(levels_image)
     if image.ndim != 2 or image.dtype != np.uint8:
-        raise ValueError(f"levels_image must be a 2-D uint8 array, got {image.dtype} {image.shape}")
+        raise ParameterError(f"levels_image must be a 2-D uint8 array, got {image.dtype} {image.shape}")
     if not 1 <= levels <= 256 or (image.size and int(image.max()) >= levels):
-        raise ValueError(f"levels must be in 1 .. 256 and above every grey level, got {levels}")
+        raise ParameterError(f"levels must be in 1 .. 256 and above every grey level, got {levels}")
     symmetric = _glcm_counts(image, levels, glcm_offsets(distances, angles), quincunx=quincunx)
     return symmetric.T.reshape(levels, levels, len(distances), len(angles))
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from handcrafted.image.context import ImageContext
 from handcrafted.registry import Registry, descriptor_factory
+from resonance.errors import ParameterError
 
 _LBP = ("Ojala, Pietikäinen & Mäenpää (2002), IEEE TPAMI 24(7):971-987; "
         "skimage.feature.local_binary_pattern")
@@ -182,7 +183,7 @@ def uniform_lbp(grey: np.ndarray, *, points: int = LBP_POINTS, radius: float = L
     equivalent integer formulation (:func:`_lbp8_codes`), 3x faster.
     """
     if not 1 <= points <= 16:
-        raise ValueError(f"points must be in 1 .. 16, got {points}")
+        raise ParameterError(f"points must be in 1 .. 16, got {points}")
     if points == 8 and radius == 1 and np.asarray(grey).dtype == np.uint8:
         return _uniform_lut(points)[_lbp8_codes(grey)]
     code = np.zeros(np.shape(grey), dtype=np.uint16)

@@ -11,6 +11,7 @@ import numpy as np
 
 from handcrafted.image.context import ImageContext
 from handcrafted.registry import Registry, descriptor_factory
+from resonance.errors import ParameterError
 
 _TAMURA = ("Tamura, Mori & Yamawaki (1978), IEEE Trans. SMC 8(6):460-473; "
            "Machajdik & Hanbury (2010), ACM MM")
@@ -94,11 +95,11 @@ def tamura_coarseness(grey: np.ndarray, *, scales: int = TAMURA_SCALES, step: in
     """
     values = np.ascontiguousarray(grey, dtype=np.uint8)
     if values.ndim != 2:
-        raise ValueError(f"grey must be a 2-D image, got shape {values.shape}")
+        raise ParameterError(f"grey must be a 2-D image, got shape {values.shape}")
     if not 1 <= scales <= 5:  # the key 8 * 255 * 4^scales must fit in int32
-        raise ValueError(f"scales must be in 1 .. 5, got {scales}")
+        raise ParameterError(f"scales must be in 1 .. 5, got {scales}")
     if step not in (1, 2):  # window edges x +- 2h must stay on the sampled columns
-        raise ValueError(f"step must be 1 or 2, got {step}")
+        raise ParameterError(f"step must be 1 or 2, got {step}")
     rows, cols = values.shape
     margin = 2 ** scales
     # for step 2, one more column on the right when needed makes the integral's width (W + 2 margin
@@ -190,7 +191,7 @@ def tamura_directionality(grey: np.ndarray, *, bins: int = TAMURA_BINS,
     the peak-based form is sensitive to which pixels vote when two orientations compete.
     """
     if step not in (1, 2):
-        raise ValueError(f"step must be 1 or 2, got {step}")
+        raise ParameterError(f"step must be 1 or 2, got {step}")
     values = np.asarray(grey, dtype=np.float32)
     if step == 1:
         kernel = np.array([[-1, 0, 1]] * 3, dtype=np.float32)

@@ -545,8 +545,10 @@ class GenericAdapter:
             if kind is not None:
                 counts[kind] += 1
         if counts["image"] == counts["audio"] and counts["image"] > 0:
-            raise ParameterError(f"as many image as audio files ({counts['image']}); give the modality "
-                                 "(GenericAdapter(modality='image') or modality='audio')")
+            raise ParameterError(f"as many image as audio files ({counts['image']}) in one generic source; put the "
+                                 "images and the sounds in two folders and pass each as its own source "
+                                 "(`resonance data prepare images=generic:DIR1 sounds=generic:DIR2`), or in Python "
+                                 "give GenericAdapter(modality='image' or 'audio')")
         return "image" if counts["image"] > counts["audio"] else "audio"
 
 
