@@ -9,21 +9,14 @@ line with exit status 2 (:mod:`resonance.cli.main`); nothing is written unless t
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from resonance.cli.options import Device
+
 app = typer.Typer(help="Evaluate and map the shared space.")
-
-
-class Device(StrEnum):
-    """Where to embed."""
-
-    auto = "auto"
-    cpu = "cpu"
-    cuda = "cuda"
 
 
 @app.command("evaluate")

@@ -14,6 +14,8 @@ from typing import Annotated
 
 import typer
 
+from resonance.cli.options import Device
+
 app = typer.Typer(no_args_is_help=True, help="Build a gallery index to match against.")
 match_app = typer.Typer(help="Match a painting or a sound against an index.")
 
@@ -24,14 +26,6 @@ class Kind(StrEnum):
     auto = "auto"
     exact = "exact"
     hnsw = "hnsw"
-
-
-class Device(StrEnum):
-    """Where to embed."""
-
-    auto = "auto"
-    cpu = "cpu"
-    cuda = "cuda"
 
 
 @app.command("build")

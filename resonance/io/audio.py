@@ -28,6 +28,7 @@ import numpy as np
 import soundfile as sf
 
 from resonance.errors import DecodeError
+from resonance.io.files import check_readable
 from resonance.io.limits import DEFAULT_LIMITS, MediaLimits
 
 #: One sample rate for the whole project. 16 kHz keeps all speech cues (F0, formants, HF energy up
@@ -209,7 +210,7 @@ class _Pass:
 
 def _decode(path: Path, limits: MediaLimits | None, allow_silent: bool,
             make_sink: Callable[[int, int | None], _Discard | _Output]) -> AudioInfo:
-    size = _check_readable(path)
+    size = check_readable(path)
     container = _inspect_container(path, size)
     source = _open_source(path, container)
     if limits is not None:
@@ -299,30 +300,6 @@ def _check_complete(path: Path, source: _Source, container: _Container, seen: _P
 
 class _DecoderFailure(Exception):
     """The decoder stopped with an error mid-stream."""
-
-
-def _check_readable(path: Path) -> int:
-    """The file's size; ``file_not_found``, ``permission_denied`` or ``empty_file`` otherwise."""
-    try:
-        stat = path.stat()
-    except FileNotFoundError:
-        raise DecodeError("file_not_found", str(path)) from None
-    except PermissionError as error:
-        raise DecodeError("permission_denied", f"{path}: {error.strerror}") from None
-    except OSError as error:  # a symlink loop, a name too long ...
-        raise DecodeError("file_not_found", f"{path}: {error.strerror or error}") from None
-    if not path.is_file():
-        raise DecodeError("file_not_found", f"{path} is not a regular file")
-    try:
-        with open(path, "rb") as handle:
-            handle.read(1)
-    except PermissionError as error:
-        raise DecodeError("permission_denied", f"{path}: {error.strerror}; make the file readable") from None
-    except OSError as error:
-        raise DecodeError("decode_error", f"{path}: {error.strerror or error}") from None
-    if stat.st_size == 0:
-        raise DecodeError("empty_file", f"{path} has 0 bytes")
-    return stat.st_size
 
 
 @dataclass

@@ -29,6 +29,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from resonance.errors import DecodeError
+from resonance.io.files import check_readable
 from resonance.io.limits import DEFAULT_LIMITS, MediaLimits
 
 #: Largest image accepted, in pixels (about 8k x 8k). Pillow's own bomb limit is 89 Mpx.
@@ -90,7 +91,7 @@ def load_image(
         limits = _PIXELS_ONLY
     if max_pixels is not None:
         limits = dataclasses.replace(limits, max_pixels=int(max_pixels))
-    _check_readable(path)
+    check_readable(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -113,26 +114,6 @@ def load_image(
     if n_frames > 1:
         flags = ("multi_frame", *flags)
     return rgb, ImageInfo(rgb.shape[1], rgb.shape[0], mode, fmt, n_frames, flags)
-
-
-def _check_readable(path: Path) -> None:
-    try:
-        stat = path.stat()
-    except FileNotFoundError:
-        raise DecodeError("file_not_found", str(path)) from None
-    except PermissionError as error:
-        raise DecodeError("permission_denied", f"{path}: {error.strerror}") from None
-    except OSError as error:
-        raise DecodeError("file_not_found", f"{path}: {error.strerror or error}") from None
-    if not path.is_file():
-        raise DecodeError("file_not_found", f"{path} is not a regular file")
-    try:
-        with open(path, "rb") as handle:
-            handle.read(1)
-    except PermissionError as error:
-        raise DecodeError("permission_denied", f"{path}: {error.strerror}; make the file readable") from None
-    if stat.st_size == 0:
-        raise DecodeError("empty_file", f"{path} has 0 bytes")
 
 
 def _grey_to_rgb(grey8: np.ndarray) -> np.ndarray:
