@@ -68,6 +68,9 @@ def test_train_writes_a_checkpoint_and_says_where(probe_dataset, tmp_path):
     assert result.exit_code == 0, result.output
     ckpt = torch.load(out / "checkpoints" / "latest.pt", weights_only=True)
     assert ckpt["step"] == 3 and ckpt["config"]["data"]["kind"] == "manifest"
+    from resonance.data.manifest import read_manifest
+
+    assert ckpt["data_version"] == read_manifest(probe_dataset).attrs["manifest"].data_version != ""
     assert (out / "metrics.csv").is_file() and (out / "tensorboard").is_dir()
     assert str(out / "checkpoints" / "best.pt") in result.output and str(out / "metrics.csv") in result.output
     assert str(out / "tensorboard") in result.output

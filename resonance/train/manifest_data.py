@@ -504,7 +504,9 @@ def run_manifest(config: Any, log=print) -> tuple[list[FoldResult], dict[str, di
     results: list[FoldResult] = []
     for fold in runs:
         run_dir = Path(config.run_dir) if fold is None else Path(config.run_dir) / f"fold_{fold}"
-        run_config = dataclasses.replace(config, run_dir=str(run_dir))
+        # every checkpoint records the version of the data it was trained on (resume checks it)
+        run_config = dataclasses.replace(config, run_dir=str(run_dir),
+                                         data_version=config.data_version or frame.attrs["manifest"].data_version or "")
         data = build_manifest_datasets(run_config, fold, frame=frame, with_test=True)
         label = "manifest split" if fold is None else f"fold {fold} ({run_dir})"
         sizes = {name: len(part) for name, part in (("train", data.train), ("val", data.val), ("test", data.test))
