@@ -31,7 +31,8 @@ def _code_signature(modality: str) -> str:
 
     The code is every module of the ``handcrafted`` package (except the extract and table modules,
     which run the job and store its results but compute no value), the module of every extractor
-    registered for ``modality`` (a user's own included), and ``resonance.io``'s decoder.
+    registered for ``modality`` (a user's own included), and ``resonance.io``'s decoder with the
+    readability check and media limits it applies (``files.py``, ``limits.py``).
     """
     from handcrafted.registry import REGISTRY
 
@@ -47,7 +48,9 @@ def _code_signature(modality: str) -> str:
         import importlib
 
         io_module = importlib.import_module(f"resonance.io.{modality}")
-    files.add(Path(io_module.__file__).resolve())
+    # the decoder's shared checks decide what decodes too: its readability check and the media limits
+    io_dir = Path(io_module.__file__).resolve().parent
+    files |= {Path(io_module.__file__).resolve(), io_dir / "files.py", io_dir / "limits.py"}
     digest = hashlib.sha256(f"format {FORMAT_VERSION} {modality}\n".encode())
     for path in sorted(files):
         digest.update(path.relative_to(path.parents[1]).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
