@@ -23,7 +23,7 @@ __all__ = ["write_report", "TABLE_COLUMNS"]
 
 #: Columns of the Markdown / LaTeX / HTML results table.
 TABLE_COLUMNS = ("test", "expected", "published", "estimate", "ci_low", "ci_high", "published_in_ci", "p", "p_fdr",
-                 "mde", "n", "n_groups", "verdict")
+                 "mde", "n", "n_groups", "diff_estimate", "diff_ci_low", "diff_ci_high", "verdict")
 _STUDY_PACKAGES = ("synesthetic-resonance", "numpy", "scipy", "pandas", "pyarrow", "statsmodels", "pingouin",
                    "matplotlib")
 

@@ -194,8 +194,8 @@ def _corpora_of(hypothesis: Hypothesis, study: Study, data: pd.DataFrame) -> lis
     return corpora if corpora else [None]
 
 
-def _fit_one(hypothesis: Hypothesis, study: Study, data: pd.DataFrame, outcome: str | None = None) -> tuple[
-        stats.Fit, str | None]:
+def _fit_one(hypothesis: Hypothesis, study: Study, data: pd.DataFrame, outcome: str | None = None, *,
+             standardize_outcome: bool = True) -> tuple[stats.Fit, str | None]:
     """Fit ``hypothesis`` on ``data`` (already the corpus' rows); returns the fit and the groups column."""
     formula = hypothesis.formula
     if outcome is not None:
@@ -213,7 +213,7 @@ def _fit_one(hypothesis: Hypothesis, study: Study, data: pd.DataFrame, outcome: 
     missing = [c for c in needed if c not in frame]
     if missing:
         return stats.Fit(note=f"columns {missing} are not in the data"), None
-    groups = study.data.groups if hypothesis.model == "mixed" else None
+    groups = study.data.groups if hypothesis.model in ("mixed", "glm") else None
     if groups is not None and groups not in frame:
         return stats.Fit(note=f"groups column {groups!r} is not in the data"), None
     keep = list(dict.fromkeys(needed + ([groups] if groups else [])))
@@ -224,11 +224,14 @@ def _fit_one(hypothesis: Hypothesis, study: Study, data: pd.DataFrame, outcome: 
     if groups:
         frame = frame[frame[groups].notna()]
         frame[groups] = frame[groups].astype(str)
-    if study.data.standardize:
-        frame = stats.standardize(frame, needed)
+    if study.data.standardize:  # a GLM keeps its outcome (0/1, counts) on its own scale
+        keep_scale = hypothesis.model == "glm" or not standardize_outcome
+        frame = stats.standardize(frame, [c for c in needed if not (keep_scale and c == y)])
         frame = frame.dropna()
     if hypothesis.kind == "partial":
         return stats.partial_corr(frame, predictors[0], y, hypothesis.covariates, seed=study.seed), None
+    if hypothesis.model == "glm":
+        return _fit_glm(hypothesis, study, formula, frame, groups)
     if groups is None:
         return stats.fit_ols(formula, frame, hypothesis.term), None
     n_groups = frame[groups].nunique()
@@ -240,6 +243,49 @@ def _fit_one(hypothesis: Hypothesis, study: Study, data: pd.DataFrame, outcome: 
                     "as fixed effects instead of random intercepts")
         return fit, groups
     return stats.fit_mixed(formula, frame, hypothesis.term, groups), groups
+
+
+def _fit_glm(hypothesis: Hypothesis, study: Study, formula: str, frame: pd.DataFrame,
+             groups: str | None) -> tuple[stats.Fit, str | None]:
+    """A GLM of ``hypothesis``: errors clustered by ``groups`` (repeated measures) when it has at least
+    ``min_groups`` levels, else HC0 with the groups (if any) as fixed effects."""
+    family = hypothesis.family or "binomial"
+    if groups is None:
+        return stats.fit_glm(formula, frame, hypothesis.term, family=family), None
+    n_groups = int(frame[groups].nunique())
+    if n_groups >= study.data.min_groups:
+        fit = stats.fit_glm(formula, frame, hypothesis.term, family=family, cluster=groups)
+        fit.n_groups = n_groups
+        fit.note = "; ".join(x for x in [fit.note, f"errors clustered by {groups}"] if x)
+        return fit, groups
+    fit = stats.fit_glm(f"{formula} + C({groups})" if n_groups > 1 else formula, frame, hypothesis.term,
+                        family=family)
+    fit.n_groups = n_groups
+    fit.note = "; ".join(x for x in [fit.note, f"{n_groups} {groups} level(s) < min_groups "
+                                     f"{study.data.min_groups}: {groups} as fixed effects (HC0)"] if x)
+    return fit, groups
+
+
+_DIFFERENCE = "model_minus_people"
+
+
+def _compare_rows(hypothesis: Hypothesis, study: Study, data: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
+    """The rows a ``compare`` hypothesis fits (every column of both outcomes and the predictors present,
+    so the people's, the model's and the difference's fits share their items) and the name of the
+    difference column: model minus people, each standardised over those rows when the study standardises,
+    whose coefficient on the term is the model's estimate minus the people's, with its own interval."""
+    columns = [hypothesis.outcome, hypothesis.model_outcome, *hypothesis.predictors]
+    if any(c not in data for c in columns):
+        return data, None
+    values = data[columns].apply(pd.to_numeric, errors="coerce").replace([np.inf, -np.inf], np.nan)
+    rows = data[values.notna().all(axis=1)].copy()
+    people = pd.to_numeric(rows[hypothesis.outcome]).astype(float)
+    model = pd.to_numeric(rows[hypothesis.model_outcome]).astype(float)
+    if study.data.standardize:
+        people, model = ((v - v.mean()) / v.std(ddof=1) if len(v) > 1 and v.std(ddof=1) > 0 else v * np.nan
+                         for v in (people, model))
+    rows[_DIFFERENCE] = model - people
+    return rows, _DIFFERENCE
 
 
 def run_study(study: Study, frame: pd.DataFrame, *, predictions_given: bool | None = None,
@@ -270,14 +316,20 @@ def run_study(study: Study, frame: pd.DataFrame, *, predictions_given: bool | No
                 rows.append({**row, **_empty(), "note": f"no rows for corpus {corpus!r}"})
                 continue
             if hypothesis.kind == "compare":
+                subset, difference = _compare_rows(hypothesis, study, subset)
                 human, _ = _fit_one(hypothesis, study, subset)
                 fit, groups = _fit_one(hypothesis, study, subset, outcome=hypothesis.model_outcome)
+                diff, _ = (_fit_one(hypothesis, study, subset, outcome=difference, standardize_outcome=False)
+                           if difference else (stats.Fit(), None))
+                row.update(diff_estimate=diff.estimate, diff_ci_low=diff.ci_low, diff_ci_high=diff.ci_high,
+                           diff_p=diff.p)
                 row["published"] = human.estimate if np.isfinite(human.estimate) else None
                 row["published_ci_low"], row["published_ci_high"] = human.ci_low, human.ci_high
                 row["source"] = f"people's labels ({hypothesis.outcome}) in the same data"
                 fit.note = "; ".join(x for x in [fit.note, f"model outcome {hypothesis.model_outcome}; difference "
                                                  f"model - people = {fit.estimate - human.estimate:+.3f}"] if x)
-                if hypothesis.expected != "0" and np.isfinite(human.estimate):
+                if hypothesis.expected != "0" and np.isfinite(human.estimate) and (
+                        human.ci_low > 0 or human.ci_high < 0):  # people's sign where their interval shows one
                     row["expected"] = "+" if human.estimate > 0 else "-"
             else:
                 fit, groups = _fit_one(hypothesis, study, subset)

@@ -49,7 +49,8 @@ from resonance.errors import ParameterError, UnknownNameError
 __all__ = ["AnovaSpec", "DataSpec", "Hypothesis", "Study", "builtin_names", "load_study", "parse_study"]
 
 KINDS = ("regression", "contrast", "partial", "compare")
-MODELS = ("mixed", "ols")
+MODELS = ("mixed", "ols", "glm")
+FAMILIES = ("binomial", "poisson", "gaussian")  # = studies.stats.GLM_FAMILIES
 EXPECTED = ("+", "-", "0")
 MODALITIES = ("image", "audio")
 
@@ -85,6 +86,7 @@ class Hypothesis:
     contrast: tuple[str, str, str] | None = None  # (column, high level, low level)
     covariates: tuple[str, ...] = ()  # partial: controlled variables
     model_outcome: str | None = None  # compare: the model's outcome column
+    family: str | None = None  # model = "glm": binomial, poisson or gaussian
     needs_predictions: bool = False
     sesoi: float | None = None
     line: int | None = None
@@ -334,7 +336,8 @@ def _hypothesis(entry: Any, index: int, line: int | None, lines: _Lines, fail: A
     if not isinstance(entry, dict):
         fail(f"{what} must be a table", line)
     _check_keys(entry, {"id", "formula", "term", "expected", "kind", "model", "published", "published_ci", "source",
-                        "note", "corpora", "contrast", "covariates", "model_outcome", "sesoi"}, what, lines, line, fail)
+                        "note", "corpora", "contrast", "covariates", "model_outcome", "sesoi", "family"}, what,
+                lines, line, fail)
     hid = _string(entry, "id", what, lines, line, fail, required=True)
     formula = _string(entry, "formula", what, lines, line, fail, required=True)
     parts = formula.split("~")
@@ -359,6 +362,13 @@ def _hypothesis(entry: Any, index: int, line: int | None, lines: _Lines, fail: A
     model = entry.get("model", "mixed")
     if model not in MODELS:
         fail(f"{what} model must be one of {list(MODELS)}, got {model!r}", lines.key("model", line))
+    family = entry.get("family")
+    if model == "glm":
+        family = "binomial" if family is None else family
+        if family not in FAMILIES:
+            fail(f"{what} family must be one of {list(FAMILIES)}, got {family!r}", lines.key("family", line))
+    elif family is not None:
+        fail(f"{what} family = {family!r} applies only to model = \"glm\"", lines.key("family", line))
     published = _number(entry, "published", None, lines, line, fail, low=None, high=None)
     published_ci = entry.get("published_ci")
     if published_ci is not None:
@@ -397,7 +407,7 @@ def _hypothesis(entry: Any, index: int, line: int | None, lines: _Lines, fail: A
                       note=_string(entry, "note", what, lines, line, fail),
                       corpora=_strings(entry, "corpora", what, lines, line, fail), contrast=contrast,
                       covariates=covariates, model_outcome=model_outcome if kind == "compare" else None,
-                      needs_predictions=needs, sesoi=sesoi, line=line)
+                      needs_predictions=needs, sesoi=sesoi, family=family, line=line)
 
 
 def describe(studies: Sequence[Study]) -> list[dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""The statistics of a study: robust OLS, random-intercept mixed models, ANOVA / Kruskal-Wallis with
+"""The statistics of a study: robust OLS and GLMs, random-intercept mixed models, ANOVA / Kruskal-Wallis with
 effect sizes and post-hoc tests, partial correlations, bootstrap intervals, FDR and minimum
 detectable effects.
 
@@ -16,8 +16,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-__all__ = ["Fit", "anova_kruskal", "bootstrap_ci", "fdr", "fit_mixed", "fit_ols", "mde_coefficient", "mde_eta2",
-           "partial_corr", "standardize"]
+__all__ = ["GLM_FAMILIES", "Fit", "anova_kruskal", "bootstrap_ci", "fdr", "fit_glm", "fit_mixed", "fit_ols",
+           "mde_coefficient", "mde_correlation", "mde_eta2", "partial_corr", "standardize"]
+
+#: GLM families a study may name (``family = ...``), each with its canonical link.
+GLM_FAMILIES = ("binomial", "poisson", "gaussian")
 
 
 @dataclass
@@ -70,6 +73,25 @@ def _design(formula: str, data: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame]:
     return y, pd.DataFrame(columns, index=data.index)
 
 
+def _take(fit: Fit, result, term: str, caught: list, *, converged: bool, failed: str = "",  # noqa: ANN001
+          count_rows: bool = True) -> Fit:
+    """Fill ``fit`` with the Wald estimate, se, 95% interval and p of ``term`` from a statsmodels result,
+    the warnings caught during the fit and its convergence (``failed`` is the note when it did not)."""
+    fit.warnings = _record(caught)
+    fit.converged = converged
+    if count_rows:
+        fit.n = int(result.nobs)
+    if term not in result.params.index:
+        fit.note = f"term {term!r} not in the fit ({list(result.params.index)})"
+        return fit
+    low, high = result.conf_int().loc[term]
+    fit.estimate, fit.se, fit.p = float(result.params[term]), float(result.bse[term]), float(result.pvalues[term])
+    fit.ci_low, fit.ci_high = float(low), float(high)
+    if not converged:
+        fit.note = failed
+    return fit
+
+
 def fit_ols(formula: str, data: pd.DataFrame, term: str, *, cov_type: str = "HC3",
             cluster: str | None = None) -> Fit:
     """OLS with heteroscedasticity-robust (HC3, t reference distribution) or cluster-robust errors; the
@@ -93,16 +115,46 @@ def fit_ols(formula: str, data: pd.DataFrame, term: str, *, cov_type: str = "HC3
         except (ValueError, KeyError, np.linalg.LinAlgError) as error:
             fit.note = f"fit failed: {error}"
             return fit
-    fit.warnings = _record(caught)
-    fit.converged = True
-    fit.n = int(result.nobs)
-    if term not in result.params.index:
-        fit.note = f"term {term!r} not in the fit ({list(result.params.index)})"
+    return _take(fit, result, term, caught, converged=True)
+
+
+def fit_glm(formula: str, data: pd.DataFrame, term: str, *, family: str = "binomial",
+            cluster: str | None = None) -> Fit:
+    """A generalised linear model (canonical link: logit, log or identity) with sandwich errors: HC0
+    (statsmodels' GLM implements no small-sample HC variants) or cluster-robust by ``cluster``; Wald z
+    interval and p of ``term`` on the link scale (a log-odds or log-rate coefficient). IRLS convergence
+    and every warning (perfect separation, ...) are recorded; a fit that did not converge says so in
+    ``note``. ``formula`` is a sum of columns as in :func:`fit_ols`.
+    """
+    import statsmodels.api as sm
+
+    if family not in GLM_FAMILIES:
+        raise ValueError(f"family must be one of {GLM_FAMILIES}, got {family!r}")
+    fit = Fit(n=len(data), method=f"glm/{family}/{'HC0' if cluster is None else 'cluster'}")
+    if len(data) < 4:
+        fit.note = f"too few rows ({len(data)})"
         return fit
-    low, high = result.conf_int().loc[term]
-    fit.estimate, fit.se, fit.p = float(result.params[term]), float(result.bse[term]), float(result.pvalues[term])
-    fit.ci_low, fit.ci_high = float(low), float(high)
-    return fit
+    families = {"binomial": sm.families.Binomial, "poisson": sm.families.Poisson, "gaussian": sm.families.Gaussian}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            y, design = _design(formula, data)
+            if family == "binomial" and not y.dropna().isin([0.0, 1.0]).all():
+                fit.note = "a binomial GLM needs a 0/1 outcome"
+                return fit
+            if family == "poisson" and (y.dropna() < 0).any():
+                fit.note = "a Poisson GLM needs non-negative counts"
+                return fit
+            model = sm.GLM(y, design, family=families[family](), missing="drop")
+            if cluster is not None:
+                result = model.fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(data[cluster])[0]})
+            else:
+                result = model.fit(cov_type="HC0")
+        except (ValueError, KeyError, np.linalg.LinAlgError) as error:
+            fit.note = f"fit failed: {error}"
+            fit.warnings = _record(caught)
+            return fit
+    return _take(fit, result, term, caught, converged=bool(result.converged), failed="GLM (IRLS) did not converge")
 
 
 def fit_mixed(formula: str, data: pd.DataFrame, term: str, groups: str) -> Fit:
@@ -122,17 +174,8 @@ def fit_mixed(formula: str, data: pd.DataFrame, term: str, groups: str) -> Fit:
             fit.note = f"fit failed: {error}"
             fit.warnings = _record(caught)
             return fit
-    fit.warnings = _record(caught)
-    fit.converged = bool(result.converged)
-    if term not in result.params.index:
-        fit.note = f"term {term!r} not in the fit"
-        return fit
-    low, high = result.conf_int().loc[term]
-    fit.estimate, fit.se, fit.p = float(result.params[term]), float(result.bse[term]), float(result.pvalues[term])
-    fit.ci_low, fit.ci_high = float(low), float(high)
-    if not fit.converged:
-        fit.note = "mixed model did not converge"
-    return fit
+    return _take(fit, result, term, caught, converged=bool(result.converged), failed="mixed model did not converge",
+                 count_rows=False)
 
 
 def _z_factor(alpha: float, power: float) -> float:

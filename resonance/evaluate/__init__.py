@@ -18,6 +18,8 @@ loads no torch:
 - :mod:`~resonance.evaluate.maps` -- UMAP maps (PNG, self-contained HTML) and montages.
 - :mod:`~resonance.evaluate.contact_sheet` -- contact sheets of matches.
 - :mod:`~resonance.evaluate.gallery` -- ``index build`` and ``match`` (:func:`build_index`, :func:`match`).
+- :mod:`~resonance.evaluate.predictions` -- per-item predictions and matches as a table (:func:`predict`),
+  what ``resonance study run --predictions`` reads.
 """
 
 from resonance.evaluate.bootstrap import ConfidenceInterval, group_bootstrap_ci
@@ -48,6 +50,7 @@ _LAZY = {
     "score_space": "protocol", "DescriptorSpace": "baselines", "descriptor_baseline": "baselines",
     "run_map": "maps", "write_map": "maps", "contact_sheet": "contact_sheet", "build_index": "gallery",
     "match": "gallery", "load_gallery": "gallery",
+    "predict": "predictions", "predictions_frame": "predictions",
 }
 
 

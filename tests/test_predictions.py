@@ -1,0 +1,111 @@
+"""`resonance predict` (resonance.evaluate.predictions): a checkpoint's per-item outputs as the table
+`resonance study run --predictions` reads, on the tiny dataset of tests/test_evaluate_protocol.py."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from resonance.cli.main import app
+from resonance.data.emotion import CATEGORIES
+
+try:
+    from test_evaluate_protocol import make_dataset, train_checkpoint
+except ImportError:  # pragma: no cover - run from the repository root as a package
+    from tests.test_evaluate_protocol import make_dataset, train_checkpoint
+
+torch.set_num_threads(1)
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+QUIET = ["--no-progress", "--device", "cpu"]
+
+
+def _run(*args: object):
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    root = tmp_path_factory.mktemp("predict")
+    dataset = make_dataset(root / "dataset")
+    return {"dataset": dataset, "checkpoint": train_checkpoint(dataset, root / "run")}
+
+
+def test_predictions_frame_matches_the_nearest_item_of_the_other_modality():
+    from resonance.evaluate.embed import Embeddings
+    from resonance.evaluate.predictions import predictions_frame
+
+    z = np.array([[1, 0], [0, 1], [0.9, 0.1], [0.1, 0.9], [0.7, 0.7]], dtype=np.float32)
+    z /= np.linalg.norm(z, axis=1, keepdims=True)
+    probs = np.full((5, len(CATEGORIES)), 0.01, np.float32)
+    probs[np.arange(5), [0, 1, 2, 3, 4]] = 1 - 0.01 * (len(CATEGORIES) - 1)
+    emb = Embeddings(np.array(["s0", "s1", "p0", "p1", "p2"], dtype=object),
+                     np.array(["audio", "audio", "image", "image", "image"], dtype=object), z,
+                     np.array([[0.1, 0.2], [0.3, 0.4], [0.5, 0.6], [0.7, 0.8], [0.9, 1.0]], np.float32), probs)
+    table = predictions_frame(emb, match_k=2)
+    assert len(table) == 10  # 5 items x 2 matches
+    s0 = table[table["id"] == "s0"].sort_values("match_rank")
+    assert s0["match_id"].tolist() == ["p0", "p2"] and s0["match_score"].is_monotonic_decreasing
+    assert s0["match_score"].iloc[0] == pytest.approx(float(z[0] @ z[2]), abs=1e-6)
+    assert table[table["id"] == "p1"].sort_values("match_rank")["match_id"].tolist() == ["s1", "s0"]
+    assert table.set_index(["id", "match_rank"]).loc[("s1", 1), "pred_arousal"] == pytest.approx(0.4)
+    assert table.drop_duplicates("id").set_index("id")["pred_category"].tolist() == list(CATEGORIES[:5])
+    plain = predictions_frame(emb, match_k=0)
+    assert len(plain) == 5 and "match_id" not in plain
+
+
+def test_predict_writes_a_table_that_a_study_reads(tiny, tmp_path):
+    out = tmp_path / "predictions.parquet"
+    result = _run("predict", tiny["checkpoint"], "--data", tiny["dataset"], "--out", out, *QUIET)
+    assert result.exit_code == 0, result.output
+    assert "predictions of 16 sounds, 16 paintings, 1 match(es) each" in result.output
+    table = pd.read_parquet(out)
+    assert len(table) == 32 and table["id"].is_unique
+    probabilities = table[[f"pred_p_{c}" for c in CATEGORIES]].to_numpy()
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+    assert table[["pred_valence", "pred_arousal"]].stack().between(0, 1).all()
+    modality = table.set_index("id")["modality"]
+    assert (modality.loc[table["match_id"]].to_numpy() != table["modality"].to_numpy()).all()
+    provenance = json.loads(pq.read_schema(out).metadata[b"resonance.features"])
+    assert provenance["kind"] == "predictions" and provenance["data_version"] == "test-v1"
+    assert provenance["checkpoint_id"].startswith("sha256:") and provenance["packages"]["torch"] != "absent"
+
+    # the study side: a compare hypothesis gets a fit (not "no model output"), paintings match sounds
+    study = tmp_path / "mvp.toml"
+    study.write_text('[study]\nname = "mvp"\n[data]\ngroups = "group"\n[[hypotheses]]\nid = "v"\n'
+                     'kind = "compare"\nmodel = "ols"\nformula = "valence ~ image_d0"\nmodel_outcome = '
+                     '"pred_valence"\nexpected = "+"\n')
+    ran = _run("study", "run", study, "--data", tiny["dataset"], "--features", tiny["dataset"] / "features.parquet",
+               "--predictions", out, "--out", tmp_path / "study")
+    assert ran.exit_code == 0, ran.output
+    row = pd.read_csv(tmp_path / "study" / "results.csv").iloc[0]
+    assert row["n"] == 16 and np.isfinite(row["estimate"]) and np.isfinite(row["diff_estimate"])
+    assert row["diff_estimate"] == pytest.approx(row["estimate"] - row["published"], abs=1e-6)  # OLS: linear
+
+
+def test_predict_one_split_to_csv_with_provenance_beside(tiny, tmp_path):
+    out = tmp_path / "p.csv"
+    result = _run("predict", tiny["checkpoint"], "--data", tiny["dataset"], "--out", out, "--split", "test",
+                  "--matches", 3, *QUIET)
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out)
+    assert set(table["split"]) == {"test"} and len(table) == 16 * 3
+    assert set(table["match_rank"]) == {1, 2, 3}
+    provenance = json.loads((tmp_path / "p.csv.provenance.json").read_text())
+    assert provenance["splits"] == ["test"] and provenance["match_k"] == 3
+
+
+@pytest.mark.parametrize("extra, problem", [(["--split", "nope"], "no split 'nope'"),
+                                            (["--fold", "0"], "fold plan")])
+def test_predict_user_errors_are_one_line(tiny, tmp_path, extra, problem):
+    result = _run("predict", tiny["checkpoint"], "--data", tiny["dataset"], "--out", tmp_path / "p.parquet",
+                  *extra, *QUIET)
+    assert result.exit_code == 2 and problem in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "p.parquet").exists()
+    folder = _run("predict", tiny["checkpoint"], "--data", tiny["dataset"], "--out", tmp_path, *QUIET)
+    assert folder.exit_code == 2 and "is a folder" in folder.output
