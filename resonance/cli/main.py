@@ -83,7 +83,9 @@ app.add_typer(train.app)  # `resonance train CONFIG`
 app.add_typer(evaluate_cli.app)  # `resonance evaluate CHECKPOINT`, `resonance map CHECKPOINT`
 app.add_typer(index_cli.app, name="index")  # `resonance index build CHECKPOINT SOURCE`
 app.add_typer(index_cli.match_app)  # `resonance match QUERY --index INDEX`
+app.add_typer(__import__("resonance.cli.predict", fromlist=["app"]).app)  # `resonance predict CHECKPOINT` (issue 15)
 app.add_typer(__import__("resonance.cli.attribute", fromlist=["app"]).app, name="attribute")  # issue 14
+app.add_typer(__import__("resonance.cli.judge", fromlist=["app"]).app, name="judge")  # issue 16
 
 
 @app.command()
