@@ -13,10 +13,15 @@ error, except the regression table):
 - :func:`standardised_regression` -> :class:`RegressionTable`, :func:`descriptor_ranking`
 - :func:`cascading_randomisation`, :func:`deletion_insertion`, :func:`faithfulness_correlation`
 - :func:`group_image_attributions`, :func:`group_audio_attributions` (pixels / bins -> named features)
+- :func:`streamed_integrated_gradients` (chunks in, running sums out: bounded memory)
+- reports: :func:`attribution_report`, :func:`report_from_checkpoint`, :func:`explain_pair`, :func:`demo_report`
+- any tower: :func:`encode` (pixels through a frozen backbone with gradients; a hybrid tower's deep part
+  held fixed by :func:`hold_deep_fixed`)
 
 See docs/attribution.md.
 """
 
+from attribution.encode import encode, hold_deep_fixed
 from attribution.groups import group_audio_attributions, group_image_attributions
 from attribution.ig import (
     BASELINES,
@@ -26,16 +31,22 @@ from attribution.ig import (
     make_baseline,
     pink_noise_logmel,
 )
+from attribution.pair import explain_pair
 from attribution.pairwise import integrated_jacobians, pair_ranking, per_emotion_matrix
 from attribution.regression import RegressionTable, descriptor_ranking, standardised_regression
+from attribution.report import attribution_report
 from attribution.result import AttributionResult
+from attribution.run import demo_report, report_from_checkpoint
 from attribution.sanity import cascading_randomisation, deletion_insertion, faithfulness_correlation
+from attribution.stream import streamed_integrated_gradients
 from attribution.surrogate import FIDELITY_THRESHOLD, embed_items, pair_table, shap_surrogate
 from attribution.targets import Target, alignment, arousal, category_logit, prototype_alignment, valence
 
 __all__ = ["BASELINES", "DEFAULT_STEPS", "FIDELITY_THRESHOLD", "AttributionResult", "RegressionTable", "Target",
-           "alignment", "arousal", "cascading_randomisation", "category_logit", "deletion_insertion",
-           "descriptor_ranking", "embed_items", "faithfulness_correlation", "group_audio_attributions",
+           "alignment", "arousal", "attribution_report", "cascading_randomisation", "category_logit",
+           "deletion_insertion", "demo_report", "descriptor_ranking", "embed_items", "encode", "explain_pair",
+           "faithfulness_correlation", "group_audio_attributions", "hold_deep_fixed", "report_from_checkpoint",
+           "streamed_integrated_gradients",
            "group_image_attributions", "integrated_gradients", "integrated_jacobians", "layer_integrated_gradients",
            "make_baseline", "pair_ranking", "pair_table", "per_emotion_matrix", "pink_noise_logmel",
            "prototype_alignment", "shap_surrogate", "standardised_regression", "valence"]

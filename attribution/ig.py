@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from attribution.encode import hold_deep_fixed
 from attribution.result import AttributionResult
 from attribution.targets import Target
 from resonance.errors import ParameterError
@@ -123,6 +124,7 @@ def _prepare(model: Any, target: Target, parts: dict[str, dict[str, torch.Tensor
             raise ParameterError(f"the {m} inputs have no {f!r} field")
         if f == "descriptors":
             tower = descriptor_tower(model, m)
+            parts[m] = hold_deep_fixed(model, m, parts[m])
             d = parts[m]["descriptors"].float()
             if "mask" not in parts[m]:
                 parts[m]["mask"] = torch.isfinite(d)

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from attribution.encode import encode, has_descriptor_inputs
 from attribution.ig import _prepare, descriptor_tower
 from attribution.result import AttributionResult
 from attribution.targets import alignment
@@ -30,16 +31,19 @@ from resonance.errors import ParameterError
 
 
 def _integrated_jacobian(model: Any, modality: str, x: torch.Tensor, x0: torch.Tensor, mask: torch.Tensor,
-                         n_steps: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                         n_steps: int, fixed: dict[str, torch.Tensor] | None = None
+                         ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Gauss-Legendre integrated Jacobian (n, E, D) of the embedding along the straight path, and the
-    embeddings at x and x0."""
+    embeddings at x and x0. ``fixed`` (a hybrid tower's deep features) is held constant on the path."""
     nodes, weights = np.polynomial.legendre.leggauss(n_steps)
     t = torch.as_tensor((nodes + 1) / 2, dtype=x.dtype, device=x.device)
     w = torch.as_tensor(weights / 2, dtype=x.dtype, device=x.device)
     n, d = x.shape
+    fixed = fixed or {}
     path = (x0[None] + t[:, None, None] * (x - x0)[None]).reshape(-1, d).detach().requires_grad_(True)
     m = mask[None].expand(n_steps, -1, -1).reshape(-1, d)
-    z = model.encode(modality, {"descriptors": path, "mask": m})
+    on_path = {k: v[None].expand(n_steps, *v.shape).reshape(-1, *v.shape[1:]) for k, v in fixed.items()}
+    z = encode(model, modality, {"descriptors": path, "mask": m, **on_path})
     e = z.shape[1]
     jac = torch.empty(n_steps * n, e, d, dtype=x.dtype, device=x.device)
     for k in range(e):
@@ -47,8 +51,8 @@ def _integrated_jacobian(model: Any, modality: str, x: torch.Tensor, x0: torch.T
         jac[:, k] = g
     jac = (jac.reshape(n_steps, n, e, d) * w[:, None, None, None]).sum(0)
     with torch.no_grad():
-        zx = model.encode(modality, {"descriptors": x, "mask": mask})
-        z0 = model.encode(modality, {"descriptors": x0, "mask": mask})
+        zx = encode(model, modality, {"descriptors": x, "mask": mask, **fixed})
+        z0 = encode(model, modality, {"descriptors": x0, "mask": mask, **fixed})
     return jac.detach(), zx, z0
 
 
@@ -58,7 +62,8 @@ def integrated_jacobians(model: Any, parts: dict[str, dict[str, torch.Tensor]], 
 
     Parameters
     ----------
-    model : DualEncoder with descriptor (or hybrid, deep inputs held fixed -- not supported yet) towers
+    model : DualEncoder with descriptor or hybrid towers (a hybrid tower's deep features are computed
+        once per item and held fixed: the matrix explains the descriptor part at this image and sound)
     parts : ``{"image": part, "audio": part}`` with descriptors, rows paired
     n_steps : Gauss-Legendre nodes per integral
     batch_size : pairs per pass (memory is n_steps x batch_size x E x D floats)
@@ -72,9 +77,9 @@ def integrated_jacobians(model: Any, parts: dict[str, dict[str, torch.Tensor]], 
     if n_steps < 2:
         raise ParameterError(f"n_steps must be >= 2, got {n_steps}")
     for m in ("image", "audio"):
-        if type(model.towers[m]).__name__ != "DescriptorTower":
-            raise ParameterError(f"integrated Jacobians need descriptor towers; the {m} tower is "
-                                 f"{type(model.towers[m]).__name__}")
+        if not has_descriptor_inputs(model, m):
+            raise ParameterError(f"integrated Jacobians need descriptor inputs (a 'descriptor' or 'hybrid' model); "
+                                 f"the {m} tower is {type(model.towers[m]).__name__}")
     _, parts = _prepare(model, alignment(), parts, {"image": "descriptors", "audio": "descriptors"})
     ti, ta = descriptor_tower(model, "image"), descriptor_tower(model, "audio")
     n = parts["image"]["descriptors"].shape[0]
@@ -83,8 +88,9 @@ def integrated_jacobians(model: Any, parts: dict[str, dict[str, torch.Tensor]], 
         sl = slice(start, start + batch_size)
         a, b = parts["image"]["descriptors"][sl], parts["audio"]["descriptors"][sl]
         a0, b0 = ti.mean.to(a.dtype).expand_as(a), ta.mean.to(b.dtype).expand_as(b)
-        ja, za, za0 = _integrated_jacobian(model, "image", a, a0, parts["image"]["mask"][sl], n_steps)
-        jb, zb, zb0 = _integrated_jacobian(model, "audio", b, b0, parts["audio"]["mask"][sl], n_steps)
+        held = {m: {k: v[sl] for k, v in parts[m].items() if k == "deep_features"} for m in ("image", "audio")}
+        ja, za, za0 = _integrated_jacobian(model, "image", a, a0, parts["image"]["mask"][sl], n_steps, held["image"])
+        jb, zb, zb0 = _integrated_jacobian(model, "audio", b, b0, parts["audio"]["mask"][sl], n_steps, held["audio"])
         inner = torch.einsum("nki,nkj->nij", ja, jb)
         mats.append(((a - a0)[:, :, None] * inner * (b - b0)[:, None, :]).cpu().numpy().astype(np.float64))
         s = lambda x, y: (x * y).sum(-1)  # noqa: E731

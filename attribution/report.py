@@ -1,287 +1,370 @@
-"""The attribution report: per emotion, what carries the alignment (descriptor towers).
+"""The attribution report: per emotion, what carries the alignment, and how reliable each answer is.
 
 :func:`attribution_report` writes, into ``out``::
 
-    index.html                 links every emotion page (self-contained: images inlined, no CDN)
+    index.html                 links every page, with each emotion's top descriptors and top pair
+                               (self-contained: images inlined, no script, no CDN)
     report.json                every number of every page
+    sanity.html, sanity.json   completeness at the default n_steps, cascading randomisation, deletion
+                               and insertion against random order, faithfulness correlation
     emotions/EMOTION.json      one emotion's numbers (written atomically; a rerun skips finished ones)
-    emotions/EMOTION.html      top descriptors (SHAP bar + beeswarm), the image x sound pair matrix,
-                               deletion curves, surrogate fidelity, regression tables (model and human
-                               outcome side by side), the distribution of completeness errors
+    emotions/EMOTION.html      SHAP bar + beeswarm with the surrogate's fidelity, the image x sound pair
+                               matrix, IG top descriptors, deletion curves, IG overlays on the most
+                               representative paintings and spectrograms with their grouped IG, the
+                               regression tables (model and human outcome side by side), and the
+                               distribution of completeness errors
 
-Per emotion E: the *model* outcome is each item's alignment to E's prototype in the other modality
-(IG over its descriptors, regression on its descriptors); the *human* outcome is the item's label
-probability of E (regression on the same descriptors); the pair matrix is the integrated-Jacobian
-matrix averaged over congruent pairs (image and sound both labelled E); SHAP comes from one surrogate of
-s(image, sound) over random pairs, summarised over the pairs in which the image or the sound is E.
+Per emotion E: the *model* outcome of a ``modality`` item is its alignment to E's prototype (the mean
+embedding of the other modality's E items); IG explains it over the descriptors of every E item (streamed
+in chunks) and over the raw inputs of the ``n_overlays`` E items closest to that prototype (the most
+representative ones); the regression fits it, and the human label probability of E, on the descriptors of
+every item of the modality; the pair matrix is the integrated-Jacobian matrix averaged over congruent
+pairs (image and sound both E) -- or, for deep towers without descriptor inputs, the SHAP interaction
+values of the surrogate; SHAP comes from one surrogate of s(image, sound) over random pairs, summarised
+over the pairs in which the image or the sound is E.
+
+Memory: the items are read in chunks (:mod:`attribution.items`); only embeddings, labels and
+descriptors of all items are held, plus the inputs of one chunk at a time.
 """
 
 from __future__ import annotations
 
-import base64
-import html
-import io
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from attribution.ig import integrated_gradients
+from attribution import report_pages as pages
+from attribution.encode import has_descriptor_inputs, has_raw_inputs, tower_kind
+from attribution.ig import DEFAULT_STEPS, integrated_gradients
+from attribution.items import ItemTable, item_table, label_probability
+from attribution.overlays import OVERLAY_BASELINE, grouped, overlay_figure, raw_input_attributions
 from attribution.pairwise import integrated_jacobians, pair_ranking
 from attribution.regression import standardised_regression
-from attribution.sanity import deletion_insertion
-from attribution.surrogate import embed_items, pair_table, shap_surrogate
-from attribution.targets import prototype_alignment
-from resonance.data.emotion import CATEGORIES
+from attribution.sanity import (
+    cascading_randomisation,
+    deletion_insertion,
+    faithfulness_correlation,
+    randomisation_blocks,
+)
+from attribution.stream import streamed_integrated_gradients
+from attribution.surrogate import random_pairs, shap_surrogate
+from attribution.targets import alignment
 from resonance.errors import ParameterError
 from resonance.io import write_text_atomic
 
-REPORT_FORMAT = 1
+REPORT_FORMAT = 2
 
 
-def _png(fig: Any) -> str:
-    import matplotlib.pyplot as plt
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
-    plt.close(fig)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
-
-
-def _bar(names: list[str], values: np.ndarray, title: str) -> str:
-    import matplotlib.pyplot as plt
-
-    order = np.argsort(-values)[:15][::-1]
-    fig, ax = plt.subplots(figsize=(5, 0.3 * len(order) + 1))
-    ax.barh([names[i] for i in order], values[order])
-    ax.set_title(title, fontsize=9)
-    return _png(fig)
+def _completeness(rel: np.ndarray) -> dict[str, Any] | None:
+    rel = np.asarray(rel, dtype=np.float64)
+    rel = rel[np.isfinite(rel)]
+    if not len(rel):
+        return None
+    return {"n": int(len(rel)), "median": float(np.median(rel)), "p95": float(np.quantile(rel, 0.95)),
+            "max": float(rel.max()), "share_below_1pct": float(np.mean(rel < 0.01)),
+            "quantiles": {str(q): float(np.quantile(rel, q)) for q in (0.05, 0.25, 0.5, 0.75, 0.95, 0.99)}}
 
 
-def _heatmap(matrix: np.ndarray, rows: list[str], cols: list[str], title: str) -> str:
-    import matplotlib.pyplot as plt
+class _Context:
+    """What every page of one report shares."""
 
-    r = np.argsort(-np.abs(matrix).sum(1))[:15]
-    c = np.argsort(-np.abs(matrix).sum(0))[:15]
-    m = matrix[np.ix_(r, c)]
-    lim = float(np.abs(m).max()) or 1.0
-    fig, ax = plt.subplots(figsize=(6, 5))
-    im = ax.imshow(m, cmap="RdBu_r", vmin=-lim, vmax=lim)
-    ax.set_yticks(range(len(r)), [rows[i] for i in r], fontsize=7)
-    ax.set_xticks(range(len(c)), [cols[i] for i in c], fontsize=7, rotation=90)
-    fig.colorbar(im, ax=ax)
-    ax.set_title(title, fontsize=9)
-    return _png(fig)
+    def __init__(self, model: Any, table: ItemTable, settings: dict[str, Any],
+                 raw_image: Callable[[int], Any] | None) -> None:
+        self.model, self.table, self.s, self.raw_image = model, table, settings, raw_image
+        self.descriptor_inputs = {m: has_descriptor_inputs(model, m) for m in ("image", "audio")}
+        self.raw_inputs = {m: has_raw_inputs(model, m) for m in ("image", "audio")}
 
+    def raw_parts(self, rows: Sequence[int], modality: str) -> dict[str, Any]:
+        """Parts whose ``input`` is what the raw-input IG varies: pixels even where the dataset gives
+        cached backbone features."""
+        import torch
 
-def _curves(di: dict[str, Any]) -> str:
-    import matplotlib.pyplot as plt
+        from resonance.train.data import collate
 
-    fig, axes = plt.subplots(1, 2, figsize=(8, 3))
-    for ax, mode in zip(axes, ("deletion", "insertion"), strict=True):
-        ax.plot(di["fractions"], di[mode]["attribution"], label="attribution order")
-        ax.plot(di["fractions"], di[mode]["random"], label="random order", linestyle="--")
-        lo, hi = di[mode]["auc_gap_ci"]
-        ax.set_title(f"{mode}: AUC gap {di[mode]['auc_gap']:.3f} [{lo:.3f}, {hi:.3f}]", fontsize=8)
-        ax.set_xlabel("fraction of descriptors")
-        ax.legend(fontsize=7)
-    return _png(fig)
+        items = [self.table.item(r) for r in rows]
+        if modality == "image" and self.raw_image is not None:
+            items = [dict(it, input=torch.as_tensor(self.raw_image(int(r)))) for it, r in zip(items, rows, strict=True)]
+        return collate(items)[modality]
 
 
-def _hist(values: np.ndarray, title: str) -> str:
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5, 2.5))
-    ax.hist(values, bins=30)
-    ax.set_title(title, fontsize=9)
-    return _png(fig)
-
-
-def _beeswarm(shap_values: np.ndarray, x: np.ndarray, names: list[str]) -> str:
-    import matplotlib.pyplot as plt
-    import shap
-
-    shap.summary_plot(shap_values, x, feature_names=names, show=False, max_display=15, plot_size=(6, 5))
-    return _png(plt.gcf())
-
-
-def _label(item: dict[str, Any]) -> str:
-    return CATEGORIES[int(np.argmax(np.asarray(item["p"])))]
-
-
-def _emotion_section(model: Any, items: list[dict[str, Any]], emotion: str, table: dict[str, Any],
-                     surrogate: Any, n_steps: int, max_items: int) -> tuple[dict[str, Any], dict[str, str]]:
-    from resonance.data.emotion import CATEGORY_INDEX
-    from resonance.train.data import collate
-
-    numbers: dict[str, Any] = {"emotion": emotion}
-    figures: dict[str, str] = {}
-    names = table["names"]
-    # SHAP summarised over pairs involving this emotion
+def _shap_section(ctx: _Context, emotion: str, pairs: dict[str, Any], surrogate: Any,
+                  numbers: dict[str, Any], figures: dict[str, str]) -> np.ndarray:
+    t, names = ctx.table, ctx.table.names
     rows = np.asarray(surrogate.extras["explained_rows"])
-    img_lab = np.array([_label(table["image_items"][i]) for i in table["pairs"][rows, 0]])
-    aud_lab = np.array([_label(table["audio_items"][j]) for j in table["pairs"][rows, 1]])
-    sel = (img_lab == emotion) | (aud_lab == emotion)
-    numbers["shap"] = {"fidelity_r2": surrogate.extras["fidelity_r2"],
-                       "interpretable": surrogate.extras["interpretable"], "n_pairs": int(sel.sum())}
+    img_rows, aud_rows = t.rows("image"), t.rows("audio")
+    sel = ((t.label[img_rows[pairs["pairs"][rows, 0]]] == emotion)
+           | (t.label[aud_rows[pairs["pairs"][rows, 1]]] == emotion))
+    fid = surrogate.extras["fidelity_r2"]
+    numbers["shap"] = {"fidelity_r2": fid, "interpretable": surrogate.extras["interpretable"],
+                       "threshold": surrogate.extras["threshold"], "n_pairs": int(sel.sum())}
     if sel.any():
         for m in ("image", "audio"):
             v = np.abs(surrogate.attributions[m]["descriptors"][sel]).mean(0)
             numbers["shap"][f"{m}_mean_abs"] = dict(zip(names[m], v.tolist(), strict=True))
-            figures[f"shap_bar_{m}"] = _bar(names[m], v, f"{m}: mean |SHAP| (R2 {surrogate.extras['fidelity_r2']:.2f})")
-        x = np.concatenate([table["image"][rows][sel], table["audio"][rows][sel]], 1)
+            order = np.argsort(-v)[:3]
+            numbers["shap"][f"{m}_top"] = [(names[m][i], float(v[i])) for i in order]
+            figures[f"shap_bar_{m}"] = pages.bar(names[m], v, f"{m}: mean |SHAP| (surrogate R2 {fid:.2f})")
+        x = np.concatenate([pairs["image"][rows][sel], pairs["audio"][rows][sel]], 1)
         sv = np.concatenate([surrogate.attributions["image"]["descriptors"][sel],
                              surrogate.attributions["audio"]["descriptors"][sel]], 1)
-        figures["shap_beeswarm"] = _beeswarm(sv, x, [f"image:{n}" for n in names["image"]]
-                                             + [f"audio:{n}" for n in names["audio"]])
-    # pair matrix over congruent pairs
-    imgs = [it for it in items if it["modality"] == "image" and _label(it) == emotion][:max_items]
-    auds = [it for it in items if it["modality"] == "audio" and _label(it) == emotion][:max_items]
-    if imgs and auds:
-        k = min(len(imgs), len(auds))
-        rng = np.random.default_rng(0)
-        parts = {"image": collate([imgs[i] for i in rng.permutation(len(imgs))[:k]])["image"],
-                 "audio": collate([auds[i] for i in rng.permutation(len(auds))[:k]])["audio"]}
-        ij = integrated_jacobians(model, parts, n_steps=max(8, n_steps // 2))
-        mean = ij.attributions["pair"]["matrix"].mean(0)
-        numbers["pair_matrix"] = {"n_pairs": k, "top_pairs": pair_ranking(ij)[:10], "mean_matrix": mean.tolist(),
-                                  "relative_delta_max": float(np.max(np.abs(ij.delta)) /
-                                                              max(np.abs(ij.score).max(), 1e-12)),
-                                  "alignment_mean": float(np.mean(ij.extras["alignment"]))}
-        figures["pair_matrix"] = _heatmap(mean, names["image"], names["audio"],
-                                          f"{emotion}: image x sound contributions (integrated Jacobians)")
+        figures["shap_beeswarm"] = pages.beeswarm(sv, x, [f"image:{n}" for n in names["image"]]
+                                                  + [f"audio:{n}" for n in names["audio"]])
+    return sel
+
+
+def _pair_section(ctx: _Context, emotion: str, surrogate: Any, sel: np.ndarray, numbers: dict[str, Any],
+                  figures: dict[str, str]) -> None:
+    t, names = ctx.table, ctx.table.names
+    if all(ctx.descriptor_inputs.values()):
+        ri, ra = t.rows("image", emotion), t.rows("audio", emotion)
+        if not (len(ri) and len(ra)):
+            numbers["pair_matrix"] = {"n_pairs": 0, "skipped": f"no congruent pairs: the data has no "
+                                      f"{'image' if not len(ri) else 'sound'} of {emotion}"}
+            return
+        k = min(len(ri), len(ra), ctx.s["max_items"])
+        rng = np.random.default_rng(ctx.s["seed"])
+        ri, ra = rng.permutation(ri)[:k], rng.permutation(ra)[:k]
+        ij = integrated_jacobians(ctx.model, {"image": t.parts(ri, "image"), "audio": t.parts(ra, "audio")},
+                                  n_steps=max(8, ctx.s["n_steps"] // 2))
+        matrix, ranking = ij.attributions["pair"]["matrix"], pair_ranking(ij)
+        rel = np.abs(ij.delta) / np.maximum(np.abs(ij.extras["alignment"]), 1e-12)
+        method = f"integrated Jacobians over congruent pairs ({ij.extras['n_steps']} Gauss-Legendre nodes)"
+        extra = {"relative_delta_median": float(np.median(rel)), "relative_delta_max": float(rel.max()),
+                 "alignment_mean": float(np.mean(ij.extras["alignment"])),
+                 "interaction_part_mean": float(np.mean(ij.score)),
+                 "main_image_mean": float(np.mean(ij.extras["main_image"])),
+                 "main_audio_mean": float(np.mean(ij.extras["main_audio"]))}
     else:
-        numbers["pair_matrix"] = {"n_pairs": 0, "skipped": "no congruent pairs of this emotion"}
-    # IG, deletion, regression per modality
-    deltas = []
-    for m in ("image", "audio"):
-        chosen = [it for it in items if it["modality"] == m][:max_items]
-        try:
-            target = prototype_alignment(emotion, m, model, items)
-        except ParameterError as err:
-            numbers[m] = {"skipped": str(err)}
-            continue
-        parts = {m: collate(chosen)[m]}
-        ig = integrated_gradients(model, target, parts, n_steps=n_steps)
-        deltas.append(ig.relative_delta)
-        entry: dict[str, Any] = {"ig": ig.summary(), "top_descriptors": ig.ranking(m)[:10]}
-        di = deletion_insertion(model, target, parts, ig, n_boot=200)
+        if not sel.any():
+            numbers["pair_matrix"] = {"n_pairs": 0, "skipped": "no explained pairs of this emotion"}
+            return
+        matrix = surrogate.attributions["pair"]["matrix"][sel]
+        w = sel.astype(np.float64)
+        ranking = pair_ranking(surrogate, w)
+        k = int(sel.sum())
+        method = "SHAP interaction values of the surrogate (the towers read no descriptors)"
+        extra = {"relative_delta_median": float(np.median(np.abs(surrogate.delta))), "relative_delta_max":
+                 float(np.max(np.abs(surrogate.delta)))}
+    mean = matrix.mean(0)
+    top = ranking[0]
+    i, j = names["image"].index(top[0]), names["audio"].index(top[1])
+    numbers["pair_matrix"] = {"n_pairs": k, "method": method, "top_pairs": ranking[:10],
+                              "top_pair_mean_contribution": float(mean[i, j]), "mean_matrix": mean.tolist(), **extra}
+    figures["pair_matrix"] = pages.heatmap(mean, names["image"], names["audio"],
+                                           f"{emotion}: image x sound contributions")
+
+
+def _overlays(ctx: _Context, emotion: str, m: str, target: Any, rows: np.ndarray, scores: np.ndarray,
+              entry: dict[str, Any], figures: dict[str, str]) -> np.ndarray:
+    n = ctx.s["n_overlays"]
+    if not (ctx.raw_inputs[m] and n):
+        entry["overlays_skipped"] = (f"the {m} tower reads descriptors only: no pixels or bins to attribute"
+                                     if not ctx.raw_inputs[m] else "overlays turned off")
+        return np.zeros(0)
+    chosen = rows[np.argsort(-scores, kind="stable")[:n]]
+    part = ctx.raw_parts(chosen, m)
+    r = raw_input_attributions(ctx.model, target, {m: part}, n_steps=ctx.s["overlay_steps"])
+    a, x = r.attributions[m]["input"], part["input"].numpy()
+    groups = grouped(m, a, x)
+    mean_groups = {g: float(np.mean(v)) for g, v in groups.items()}
+    entry["overlays"] = {"ids": [ctx.table.ids[i] for i in chosen], "score": r.score.tolist(),
+                         "baseline_score": r.baseline_score.tolist(), "delta": r.delta.tolist(),
+                         "relative_delta": r.relative_delta.tolist(), "grouped_mean": mean_groups,
+                         "grouped": {g: v.tolist() for g, v in groups.items()},
+                         "note": f"{len(chosen)} {m} items of {emotion} closest to the prototype; baseline "
+                                 f"{OVERLAY_BASELINE[m]}, {ctx.s['overlay_steps']} steps; grouped IG is the sum of "
+                                 "element attributions per named feature, mean over these items"}
+    for k, (i, xi, ai) in enumerate(zip(chosen, x, a, strict=True)):
+        title = (f"{ctx.table.ids[i]}: score {r.score[k]:+.3f} vs baseline {r.baseline_score[k]:+.3f}; "
+                 f"completeness error {100 * r.relative_delta[k]:.2f} %")
+        figures[f"overlay_{m}_{k}"] = pages.png(overlay_figure(m, xi, ai, title))
+    figures[f"groups_{m}"] = pages.grouped_bars(mean_groups, f"{m}: grouped IG ({emotion})")
+    return r.relative_delta
+
+
+def _modality_section(ctx: _Context, emotion: str, m: str, figures: dict[str, str]) -> tuple[dict, list, list]:
+    t = ctx.table
+    rows = t.rows(m, emotion)
+    if not len(rows):
+        return {"skipped": f"no {m} items of {emotion} in this split"}, [], []
+    try:
+        target = t.prototype(emotion, m)
+    except ParameterError as err:
+        return {"skipped": str(err)}, [], []
+    all_rows = t.rows(m)
+    proto = target.prototype.numpy().astype(np.float64)
+    y_model = t.embedding[all_rows] @ proto
+    scores = t.embedding[rows] @ proto
+    entry: dict[str, Any] = {"n_items": int(len(rows)), "prototype_alignment_mean": float(scores.mean())}
+    desc_rel, raw_rel = [], []
+    if ctx.descriptor_inputs[m]:
+        chunks = ({m: p} for p in t.chunks(rows, m, ctx.s["chunk"]))
+        st = streamed_integrated_gradients(ctx.model, target, chunks, n_steps=ctx.s["n_steps"])
+        desc_rel.append(st.relative_delta)
+        entry["ig"] = {"n": st.n, "n_steps": ctx.s["n_steps"], "baseline": "train mean",
+                       "mean_abs": dict(zip(st.feature_names[m], st.mean_abs(m).tolist(), strict=True)),
+                       "mean_signed": dict(zip(st.feature_names[m], st.mean_signed(m).tolist(), strict=True)),
+                       "completeness": _completeness(st.relative_delta)}
+        entry["top_descriptors"] = st.top(m, 10)
+        sub = rows[:min(len(rows), ctx.s["max_items"], ctx.s["chunk"])]
+        parts = {m: t.parts(sub, m)}
+        ig = integrated_gradients(ctx.model, target, parts, n_steps=ctx.s["n_steps"])
+        di = deletion_insertion(ctx.model, target, parts, ig, n_boot=200, seed=ctx.s["seed"])
         entry["deletion"] = di
-        figures[f"deletion_{m}"] = _curves(di)
-        _, desc, chosen_all = embed_items(model, items, m)
-        with __import__("torch").no_grad():
-            y_model = np.concatenate([
-                target(model, {m: {kk: v.to(next(model.parameters()).device)
-                                   for kk, v in collate(chosen_all[s:s + 256])[m].items()}}).cpu().numpy()
-                for s in range(0, len(chosen_all), 256)])
-        y_human = np.array([float(np.asarray(it["p"])[CATEGORY_INDEX[emotion]]) for it in chosen_all])
-        for outcome, y in (("model", y_model), ("human", y_human)):
-            try:
-                entry[f"regression_{outcome}"] = standardised_regression({m: desc}, y, {m: names[m]},
-                                                                         outcome=outcome).to_dict()
-            except ParameterError as err:
-                entry[f"regression_{outcome}"] = {"skipped": str(err)}
-        numbers[m] = entry
-    if deltas:
-        rel = np.concatenate(deltas)
-        rel = rel[np.isfinite(rel)]
-        numbers["completeness_relative_delta"] = {"median": float(np.median(rel)), "max": float(rel.max()),
-                                                  "share_below_1pct": float(np.mean(rel < 0.01))}
-        figures["completeness"] = _hist(rel, "IG |delta| / |score - baseline score|")
+        figures[f"deletion_{m}"] = pages.curves(di, "descriptors")
+    raw_rel.append(_overlays(ctx, emotion, m, target, rows, scores, entry, figures))
+    desc = t.descriptors[m]
+    for outcome, y in (("model", y_model), ("human", label_probability(t, all_rows, emotion))):
+        try:
+            entry[f"regression_{outcome}"] = standardised_regression({m: desc}, y, {m: t.names[m]},
+                                                                     outcome=outcome).to_dict()
+        except ParameterError as err:
+            entry[f"regression_{outcome}"] = {"skipped": str(err)}
+    return entry, desc_rel, raw_rel
+
+
+def _emotion_section(ctx: _Context, emotion: str, pairs: dict[str, Any],
+                     surrogate: Any) -> tuple[dict[str, Any], dict[str, str]]:
+    numbers: dict[str, Any] = {"emotion": emotion}
+    figures: dict[str, str] = {}
+    sel = _shap_section(ctx, emotion, pairs, surrogate, numbers, figures)
+    _pair_section(ctx, emotion, surrogate, sel, numbers, figures)
+    desc_rel, raw_rel = [], []
+    for m in ("image", "audio"):
+        numbers[m], d, r = _modality_section(ctx, emotion, m, figures)
+        desc_rel += d
+        raw_rel += r
+    for key, rel, fig in (("completeness_descriptors", desc_rel, "completeness"),
+                          ("completeness_raw", raw_rel, "completeness_raw")):
+        c = _completeness(np.concatenate(rel)) if rel else None
+        numbers[key] = c
+        if c:
+            figures[fig] = pages.hist(np.concatenate(rel), f"{emotion}: IG |delta| / |score - baseline score|")
     return numbers, figures
 
 
-def _table_html(reg: dict[str, Any]) -> str:
-    if "terms" not in reg:
-        return f"<p>{html.escape(reg.get('skipped', ''))}</p>"
-    rows = sorted(reg["terms"], key=lambda t: -abs(t["coef"]))[:12]
-    body = "".join(f"<tr><td>{html.escape(t['term'])}</td><td>{t['coef']:.3f}</td>"
-                   f"<td>[{t['ci_low']:.3f}, {t['ci_high']:.3f}]</td><td>{t['p']:.2g}</td></tr>" for t in rows)
-    r2 = f"R2 {reg['r2']:.2f}, " if reg.get("r2") is not None else ""
-    return (f"<p>{html.escape(reg['outcome'])} outcome, {reg['model']}, {r2}n={reg['n']}</p><table><tr><th>term</th>"
-            f"<th>std. coef</th><th>95% CI</th><th>p</th></tr>{body}</table>")
-
-
-def _page(emotion: str, numbers: dict[str, Any], figures: dict[str, str]) -> str:
-    parts = [f"<h1>{html.escape(emotion)}</h1><p><a href='../index.html'>index</a></p>"]
-    s = numbers["shap"]
-    flag = "" if s["interpretable"] else " <b>(below threshold: not interpretable)</b>"
-    parts.append(f"<h2>SHAP on descriptors</h2><p>surrogate held-out R2 {s['fidelity_r2']:.3f}{flag}; "
-                 f"{s['n_pairs']} pairs</p>")
-    for key in ("shap_bar_image", "shap_bar_audio", "shap_beeswarm"):
-        if key in figures:
-            parts.append(f"<img src='{figures[key]}'>")
-    pm = numbers["pair_matrix"]
-    parts.append("<h2>Image x sound pair matrix</h2>")
-    if pm.get("n_pairs"):
-        top = "".join(f"<li>{html.escape(a)} x {html.escape(b)}: {100 * v:.1f} %</li>"
-                      for a, b, v in pm["top_pairs"][:5])
-        parts.append(f"<p>{pm['n_pairs']} congruent pairs; max relative completeness error "
-                     f"{pm['relative_delta_max']:.2g}</p><ol>{top}</ol><img src='{figures['pair_matrix']}'>")
+def _sanity(ctx: _Context) -> tuple[dict[str, Any], dict[str, str]]:
+    """Completeness, randomisation, deletion and faithfulness of IG of s(image, sound) on random pairs."""
+    t, s = ctx.table, ctx.s
+    rng = np.random.default_rng(s["seed"] + 1)
+    ri, ra = t.rows("image"), t.rows("audio")
+    k = min(s["n_sanity"], len(ri), len(ra))
+    ri, ra = rng.choice(ri, k, replace=False), rng.choice(ra, k, replace=False)
+    if all(ctx.descriptor_inputs.values()):
+        field, steps, kw = "descriptors", s["n_steps"], {}
+        parts = {"image": t.parts(ri, "image"), "audio": t.parts(ra, "audio")}
     else:
-        parts.append(f"<p>{html.escape(pm['skipped'])}</p>")
-    for m in ("image", "audio"):
-        e = numbers.get(m, {})
-        parts.append(f"<h2>{m}: alignment to the {html.escape(emotion)} prototype</h2>")
-        if "skipped" in e:
-            parts.append(f"<p>{html.escape(e['skipped'])}</p>")
-            continue
-        parts.append("<p>IG top descriptors: " + ", ".join(html.escape(n) for n in e["top_descriptors"][:5]) + "</p>")
-        parts.append(f"<img src='{figures[f'deletion_{m}']}'>")
-        parts.append("<div style='display:flex;gap:2em'><div><h3>what drives the model</h3>"
-                     f"{_table_html(e['regression_model'])}</div><div><h3>what drives people</h3>"
-                     f"{_table_html(e['regression_human'])}</div></div>")
-    if "completeness" in figures:
-        c = numbers["completeness_relative_delta"]
-        parts.append(f"<h2>Completeness</h2><p>median {c['median']:.2g}, max {c['max']:.2g}, "
-                     f"{100 * c['share_below_1pct']:.0f} % below 1 %</p><img src='{figures['completeness']}'>")
-    return _html(f"attribution: {emotion}", "".join(parts))
+        field, steps = "input", s["overlay_steps"]
+        kw = {"baselines": {m: [OVERLAY_BASELINE[m]] for m in ("image", "audio")}, "internal_batch_size": 16}
+        parts = {"image": ctx.raw_parts(ri, "image"), "audio": ctx.raw_parts(ra, "audio")}
+
+    def explain(model: Any, keep: list | None = None) -> np.ndarray:
+        r = integrated_gradients(model, alignment(), parts, field=field, n_steps=steps, **kw)
+        if keep is not None:
+            keep.append(r)
+        return np.concatenate([r.attributions[m][field].reshape(k, -1) for m in ("image", "audio")], 1)
+
+    kept: list = []
+    rows = cascading_randomisation(ctx.model, lambda mdl: explain(mdl, kept if not kept else None),
+                                   seed=s["seed"], blocks=randomisation_blocks(ctx.model))
+    result = kept[0]
+    floor = _random_floor(ctx.model, explain, s["seed"])
+    di = deletion_insertion(ctx.model, alignment(), parts, result, field=field, n_boot=1000, seed=s["seed"])
+    faith = faithfulness_correlation(ctx.model, alignment(), parts, result, field=field, seed=s["seed"])
+    what = (f"IG of s(image, sound) over the {field} of {k} random test pairs, {steps} steps "
+            f"({'train-mean baseline' if field == 'descriptors' else 'blurred image / silence baseline'}); "
+            "deletion replaces the top-attributed features by the baseline, most-attributed first, against 10 random "
+            "orders (AUC gap with a bootstrap 95 % interval over pairs)")
+    sanity = {"what": what, "field": field, "n_pairs": k, "n_steps": steps,
+              "completeness": _completeness(result.relative_delta), "randomisation": rows, "deletion": di,
+              "faithfulness": faith, "randomised_spearman_final": rows[-1]["spearman_abs"] if rows else None,
+              "randomised_spearman_signed_final": rows[-1]["spearman_signed"] if rows else None,
+              "random_vs_random_spearman_abs": floor}
+    figures = {"deletion": pages.curves(di, field), "completeness": pages.hist(result.relative_delta,
+                                                                               "IG |delta| / |s - s(baseline)|")}
+    return sanity, figures
 
 
-def _html(title: str, body: str) -> str:
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>"
-            "body{font-family:sans-serif;max-width:1100px;margin:auto}table{border-collapse:collapse}"
-            "td,th{border:1px solid #ccc;padding:2px 6px;font-size:12px}img{max-width:100%}</style></head>"
-            f"<body>{body}</body></html>")
+def _random_floor(model: Any, explain: Callable[[Any], np.ndarray], seed: int) -> float:
+    """Spearman of |IG| between two independently re-initialised models: the floor that the input
+    differences (x - baseline), shared by every model, put under the randomisation check."""
+    import copy
+
+    import torch
+    from scipy.stats import spearmanr
+
+    from attribution.sanity import randomisable_layers
+
+    maps = []
+    for k in range(2):
+        work = copy.deepcopy(model)
+        torch.manual_seed(seed + 100 + k)
+        for name in randomisable_layers(work):
+            work.get_submodule(name).reset_parameters()
+        maps.append(np.abs(np.ravel(explain(work))))
+    return float(spearmanr(maps[0], maps[1]).statistic)
 
 
-def _check_towers(model: Any) -> None:
-    for m in ("image", "audio"):
-        if type(model.towers[m]).__name__ != "DescriptorTower":
-            raise ParameterError(f"the report needs a model with descriptor towers (train the 'descriptor' preset); "
-                                 f"the {m} tower of this checkpoint is {type(model.towers[m]).__name__}")
+def _resumed(path: Path, settings: dict[str, Any]) -> dict[str, Any] | None:
+    if path.exists() and path.with_suffix(".html").exists():
+        done = json.loads(path.read_text())
+        if done.get("settings") == settings:
+            return done
+    return None
 
 
 def attribution_report(model: Any, items: Sequence[dict[str, Any]], out: str | Path, *,
-                       emotions: Sequence[str] | None = None, n_pairs: int = 2000, n_steps: int = 32,
-                       max_items: int = 200, seed: int = 0, progress: bool = True,
+                       emotions: Sequence[str] | None = None, n_pairs: int = 2000, n_steps: int = DEFAULT_STEPS,
+                       overlay_steps: int = 32, n_overlays: int = 3, max_items: int = 200, chunk: int = 64,
+                       n_sanity: int = 64, seed: int = 0, progress: bool = True,
+                       names: Mapping[str, Sequence[str]] | None = None,
+                       transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+                       raw_image: Callable[[int], Any] | None = None, model_name: str = "",
                        log: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Write the per-emotion attribution report of a descriptor-tower ``model`` over ``items``.
+    """Write the per-emotion attribution report of ``model`` over ``items`` (a dataset or a list).
+
+    ``n_steps`` is the IG/integrated-Jacobian quadrature on descriptors; ``overlay_steps`` that of the
+    raw-input maps (``n_overlays`` per emotion and modality); ``max_items`` bounds the pairs of the pair
+    matrix and the items of the deletion curves; ``chunk`` the items read at once. ``names`` are the
+    descriptor columns (default: the model's descriptor towers'); ``transform`` is applied to every item
+    read; ``raw_image(row)`` gives the pixels of an image row when the items carry cached features.
 
     Resumable: an emotion whose ``emotions/EMOTION.json`` exists with the same settings is read, not
-    recomputed. Returns the contents of ``report.json``.
+    recomputed. Nothing is written before the inputs are checked. Returns the contents of ``report.json``.
     """
     import matplotlib
 
     matplotlib.use("Agg")
-    items = list(items)
-    _check_towers(model)
-    present = sorted({_label(it) for it in items})
-    if emotions is None:
-        emotions = present
+    table = item_table(model, items, chunk=chunk, names=names, transform=transform, progress=progress)
+    present = sorted(set(table.label.tolist()))
+    emotions = list(present if emotions is None else emotions)
     missing = [e for e in emotions if e not in present]
     if missing:
         raise ParameterError(f"no items of emotion {missing}: the data has {present}; pick emotions from those")
+    for m in ("image", "audio"):
+        if m not in table.descriptors:
+            raise ParameterError(f"the data has no {m} items; an alignment report needs paintings and sounds")
     out = Path(out)
+    settings = {"format": REPORT_FORMAT, "n_pairs": n_pairs, "n_steps": n_steps, "overlay_steps": overlay_steps,
+                "n_overlays": n_overlays, "max_items": max_items, "chunk": chunk, "n_sanity": n_sanity, "seed": seed,
+                "n_items": len(table.ids), "items_digest": _digest(table.ids)}
+    ctx = _Context(model, table, settings, raw_image)
     (out / "emotions").mkdir(parents=True, exist_ok=True)
-    settings = {"format": REPORT_FORMAT, "n_pairs": n_pairs, "n_steps": n_steps, "max_items": max_items,
-                "seed": seed, "n_items": len(items)}
-    table = pair_table(model, items, n_pairs, seed)
-    surrogate = shap_surrogate({"image": table["image"], "audio": table["audio"]}, table["score"], table["names"],
+    img_rows, aud_rows = table.rows("image"), table.rows("audio")
+    pairs = random_pairs(table.embedding[img_rows], table.descriptors["image"], table.embedding[aud_rows],
+                         table.descriptors["audio"], n_pairs, seed)
+    surrogate = shap_surrogate({"image": pairs["image"], "audio": pairs["audio"]}, pairs["score"], table.names,
                                seed=seed, max_explain=300)
-    pages: dict[str, Any] = {}
+    sanity = _resumed(out / "sanity.json", settings)
+    if sanity is None:
+        sanity, figures = _sanity(ctx)
+        sanity["settings"] = settings
+        write_text_atomic(out / "sanity.html", pages.sanity_page(sanity, figures))
+        write_text_atomic(out / "sanity.json", json.dumps(sanity, default=float))
+    done: dict[str, Any] = {}
     iterator: Any = emotions
     if progress:
         from tqdm.auto import tqdm
@@ -289,83 +372,27 @@ def attribution_report(model: Any, items: Sequence[dict[str, Any]], out: str | P
         iterator = tqdm(emotions, desc="attribution", unit="emotion")
     for emotion in iterator:
         path = out / "emotions" / f"{emotion}.json"
-        if path.exists() and (out / "emotions" / f"{emotion}.html").exists():
-            done = json.loads(path.read_text())
-            if done.get("settings") == settings:
-                pages[emotion] = done
-                if log:
-                    log(f"{emotion}: already done, skipped")
-                continue
-        numbers, figures = _emotion_section(model, items, emotion, table, surrogate, n_steps, max_items)
-        numbers["settings"] = settings
-        write_text_atomic(out / "emotions" / f"{emotion}.html", _page(emotion, numbers, figures))
-        write_text_atomic(path, json.dumps(numbers, default=float))
-        pages[emotion] = numbers
-    report = {"settings": settings, "surrogate": {k: surrogate.extras[k] for k in ("fidelity_r2", "interpretable",
-                                                                                  "threshold", "n_train", "n_test")},
-              "overall_top_pairs": pair_ranking(surrogate)[:10], "emotions": pages}
-    links = "".join(f"<li><a href='emotions/{html.escape(e)}.html'>{html.escape(e)}</a>: top pair "
-                    + (html.escape(" x ".join(pages[e]["pair_matrix"]["top_pairs"][0][:2]))
-                       if pages[e]["pair_matrix"].get("n_pairs") else "n/a") + "</li>" for e in emotions)
-    write_text_atomic(out / "index.html", _html("attribution report", "<h1>Attribution report</h1>"
-                      f"<p>surrogate fidelity R2 {surrogate.extras['fidelity_r2']:.3f}</p><ul>{links}</ul>"))
+        numbers = _resumed(path, settings)
+        if numbers is not None:
+            if log:
+                log(f"{emotion}: already done, skipped")
+        else:
+            numbers, figures = _emotion_section(ctx, emotion, pairs, surrogate)
+            numbers["settings"] = settings
+            write_text_atomic(path.with_suffix(".html"), pages.emotion_page(emotion, numbers, figures))
+            write_text_atomic(path, json.dumps(numbers, default=float))
+        done[emotion] = numbers
+    towers = {m: tower_kind(model, m) for m in ("image", "audio")}
+    report = {"settings": settings, "model": model_name or f"towers {towers}", "towers": towers,
+              "surrogate": {k: surrogate.extras[k] for k in ("fidelity_r2", "interpretable", "threshold", "n_train",
+                                                            "n_test")},
+              "overall_top_pairs_surrogate": pair_ranking(surrogate)[:10], "sanity": sanity, "emotions": done}
     write_text_atomic(out / "report.json", json.dumps(report, default=float, indent=1))
+    write_text_atomic(out / "index.html", pages.index_page(report))
     return report
 
 
-def report_from_checkpoint(checkpoint: str | Path, data: str | Path, out: str | Path, *, split: str = "test",
-                           **kwargs: Any) -> dict[str, Any]:
-    """:func:`attribution_report` of a checkpoint over one split of a prepared dataset."""
-    from resonance.evaluate.protocol import train_config_of
-    from resonance.train import load_model
-    from resonance.train.manifest_data import ManifestDataset
+def _digest(ids: Sequence[str]) -> str:
+    import hashlib
 
-    model, ckpt = load_model(checkpoint)
-    _check_towers(model)
-    dataset = ManifestDataset(data, split, train_config_of(ckpt), evaluation=True)
-    items = [dataset[i] for i in range(len(dataset))]
-    if items and all(np.asarray(it["descriptors"]).size == 0 for it in items):
-        raise ParameterError(f"{data} has no descriptors: run `resonance features extract {data}` first")
-    return attribution_report(model, items, out, **kwargs)
-
-
-def explain_pair(checkpoint: str | Path, image: str | Path, sound: str | Path, *, n_steps: int = 64,
-                 top: int = 5) -> dict[str, Any]:
-    """Why does ``image`` align with ``sound``? IG over both descriptor vectors (baseline: train mean)
-    and the integrated-Jacobian pair matrix of s(image, sound), from the files themselves (their
-    descriptors are computed as ``resonance features extract`` does)."""
-    import pandas as pd
-
-    from attribution.targets import alignment
-    from resonance.evaluate.embed import FrameDataset, input_params, model_descriptor_names
-    from resonance.evaluate.protocol import train_config_of
-    from resonance.train import load_model
-    from resonance.train.data import collate
-
-    model, ckpt = load_model(checkpoint)
-    _check_towers(model)
-    for path in (image, sound):
-        if not Path(path).is_file():
-            raise ParameterError(f"{path} is not a file")
-    frame = pd.DataFrame([{"id": "image", "modality": "image", "path": str(Path(image).resolve())},
-                          {"id": "sound", "modality": "audio", "path": str(Path(sound).resolve())}])
-    image_params, audio_params = input_params(train_config_of(ckpt))
-    dataset = FrameDataset(frame, image_params, audio_params, descriptor_names=model_descriptor_names(model),
-                           describe=True)
-    items = [dataset[0], dataset[1]]
-    parts = {"image": collate([items[0]])["image"], "audio": collate([items[1]])["audio"]}
-    ig = integrated_gradients(model, alignment(), parts, n_steps=n_steps)
-    ij = integrated_jacobians(model, parts, n_steps=n_steps)
-    out: dict[str, Any] = {"image": str(image), "sound": str(sound), "alignment": float(ig.score[0]),
-                           "baseline_alignment": float(ig.baseline_score[0]),
-                           "ig_delta": float(ig.delta[0]), "ig_relative_delta": float(ig.relative_delta[0]),
-                           "pair_delta": float(ij.delta[0]), "interaction_part": float(ij.score[0])}
-    for m in ("image", "audio"):
-        a = ig.attributions[m]["descriptors"][0]
-        order = np.argsort(-np.abs(a))[:top]
-        out[f"top_{m}"] = [(ig.feature_names[m][i], float(a[i])) for i in order]
-    mat = ij.attributions["pair"]["matrix"][0]
-    order = np.argsort(-np.abs(mat), axis=None)[:top]
-    out["top_pairs"] = [(ij.feature_names["image"][k // mat.shape[1]], ij.feature_names["audio"][k % mat.shape[1]],
-                         float(mat.flat[k])) for k in order]
-    return out
+    return hashlib.sha256("\n".join(ids).encode()).hexdigest()[:16]

@@ -42,27 +42,43 @@ def randomisable_layers(model: Any) -> list[str]:
     return top[::-1] + proj[::-1] + towers[::-1]
 
 
+def randomisation_blocks(model: Any) -> list[str]:
+    """Coarse blocks, top first: the emotion heads, the projections, then each tower's parts from its
+    last down (a hybrid tower: fuse, descriptor, deep)."""
+    blocks = ["heads", "projections"]
+    for m, tower in model.towers.items():
+        blocks += [f"towers.{m}.{name}" for name, child in reversed(list(tower.named_children()))
+                   if any(True for _ in child.parameters())]
+    return blocks
+
+
 def cascading_randomisation(model: Any, explain: Callable[[Any], np.ndarray], *, seed: int = 0,
-                            absolute: bool = True) -> list[dict[str, Any]]:
+                            absolute: bool = True, blocks: list[str] | None = None) -> list[dict[str, Any]]:
     """Spearman correlation of ``explain(randomised model)`` with ``explain(model)`` as layers are
     re-initialised cumulatively, top first.
 
     ``explain`` returns the attributions as an array (any shape; flattened). ``absolute`` compares |a|
     (the common choice: the sign may flip with a re-initialised head). Returns one row per step:
-    ``{"layer", "spearman"}``; the model itself is not modified.
+    ``{"layer", "spearman", "spearman_abs", "spearman_signed"}`` (both are measured; ``spearman`` is the
+    one ``absolute`` chooses); the model itself is not modified. ``blocks`` (name prefixes, e.g.
+    :func:`randomisation_blocks`) re-initialise every layer under a prefix in one step instead of one
+    layer per step.
     """
     reference = np.ravel(explain(model))
-    if absolute:
-        reference = np.abs(reference)
     work = copy.deepcopy(model)
     torch.manual_seed(seed)
     rows = []
-    for name in randomisable_layers(work):
-        work.get_submodule(name).reset_parameters()
+    layers = randomisable_layers(work)
+    steps = [[n] for n in layers] if blocks is None else [
+        [n for n in layers if n == b or n.startswith(b + ".")] for b in blocks]
+    for name, group in zip(layers if blocks is None else blocks, steps, strict=True):
+        for layer in group:
+            work.get_submodule(layer).reset_parameters()
         a = np.ravel(explain(work))
-        a = np.abs(a) if absolute else a
-        rho = spearmanr(reference, a).statistic
-        rows.append({"layer": name, "spearman": float(rho) if np.isfinite(rho) else 0.0})
+        rho = {k: spearmanr(f(reference), f(a)).statistic for k, f in (("abs", np.abs), ("signed", np.asarray))}
+        rho = {k: float(v) if np.isfinite(v) else 0.0 for k, v in rho.items()}
+        rows.append({"layer": name, "spearman": rho["abs" if absolute else "signed"], "spearman_abs": rho["abs"],
+                     "spearman_signed": rho["signed"]})
     return rows
 
 

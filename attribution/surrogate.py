@@ -53,13 +53,19 @@ def pair_table(model: Any, items: Sequence[dict[str, Any]], n_pairs: int = 2000,
     """
     zi, di, imgs = embed_items(model, items, "image")
     za, da, auds = embed_items(model, items, "audio")
-    rng = np.random.default_rng(seed)
-    n = min(n_pairs, len(imgs) * len(auds))
-    flat = rng.choice(len(imgs) * len(auds), size=n, replace=False)
-    ii, aa = flat // len(auds), flat % len(auds)
-    return {"image": di[ii], "audio": da[aa], "score": (zi[ii] * za[aa]).sum(1), "pairs": np.stack([ii, aa], 1),
-            "image_items": imgs, "audio_items": auds,
+    return {**random_pairs(zi, di, za, da, n_pairs, seed), "image_items": imgs, "audio_items": auds,
             "names": {m: list(descriptor_tower(model, m).names) for m in ("image", "audio")}}
+
+
+def random_pairs(zi: np.ndarray, di: np.ndarray, za: np.ndarray, da: np.ndarray, n_pairs: int,
+                 seed: int = 0) -> dict[str, np.ndarray]:
+    """``n_pairs`` distinct random (image, sound) pairs of embeddings ``zi``/``za`` with descriptors
+    ``di``/``da``: ``{"image", "audio", "score", "pairs"}`` (see :func:`pair_table`)."""
+    rng = np.random.default_rng(seed)
+    n = min(n_pairs, len(zi) * len(za))
+    flat = rng.choice(len(zi) * len(za), size=n, replace=False)
+    ii, aa = flat // len(za), flat % len(za)
+    return {"image": di[ii], "audio": da[aa], "score": (zi[ii] * za[aa]).sum(1), "pairs": np.stack([ii, aa], 1)}
 
 
 def _impute(train: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:

@@ -65,11 +65,13 @@ class Target:
         missing = [m for m in self.modalities if m not in parts]
         if missing:
             raise ParameterError(f"the target {self.description!r} needs {missing} inputs")
+        from attribution.encode import encode
+
         if self.kind == "alignment":
-            zi = model.encode("image", parts["image"])
-            za = model.encode("audio", parts["audio"])
+            zi = encode(model, "image", parts["image"])
+            za = encode(model, "audio", parts["audio"])
             return (zi * za).sum(-1)
-        z = model.encode(self.modality, parts[self.modality])
+        z = encode(model, self.modality, parts[self.modality])
         if self.kind == "prototype":
             return z @ self.prototype.to(z.device, z.dtype)
         heads = model.heads(z)
