@@ -47,6 +47,7 @@ def run_demo(config: DemoConfig = DemoConfig(), log: Callable[[str], None] = pri
     from handcrafted.extract import ExtractConfig, extract_features
     from resonance.data.prepare import PrepareConfig, prepare_dataset
     from resonance.data.probes import ProbeConfig, generate_probes
+    from studies import run_and_report
 
     probes_dir = config.out / "probes"
     dataset_dir = config.out / "dataset"
@@ -63,7 +64,9 @@ def run_demo(config: DemoConfig = DemoConfig(), log: Callable[[str], None] = pri
     log(f"3/{n} extracting handcrafted descriptors")
     extracted = extract_features(dataset_dir, features_file, ExtractConfig(workers=config.workers))
     log(f"    {extracted.summary()}")
-    paths = {"probes": probes_dir, "dataset": dataset_dir, "features": features_file}
+    study = run_and_report("probe_cues", dataset_dir, features_file, config.out / "study")  # issue 15
+    log(f"    {study.summary()} (the probes' label rules measured back; labels only) -> {config.out / 'study'}")
+    paths = {"probes": probes_dir, "dataset": dataset_dir, "features": features_file, "study": config.out / "study"}
     if config.model:
         paths.update(_model_stages(config, dataset_dir, features_file, log))
     return paths
