@@ -43,7 +43,7 @@ from resonance.errors import DatasetError, ParameterError
 from studies import stats
 from studies.spec import Hypothesis, Study
 
-__all__ = ["StudyResult", "assemble", "load_inputs", "run_study", "verdict"]
+__all__ = ["StudyResult", "assemble", "load_inputs", "run_and_report", "run_study", "verdict"]
 
 NO_MODEL = "inconclusive: no model output given"
 
@@ -62,6 +62,12 @@ class StudyResult:
     @property
     def verdicts(self) -> dict[str, str]:
         return dict(zip(self.results["test"], self.results["verdict"]))
+
+    def summary(self) -> str:
+        """One line: the study, its number of tests and the count of each verdict."""
+        counts = self.results["verdict"].value_counts() if not self.results.empty else pd.Series(dtype=int)
+        return (f"study {self.study.name}: {len(self.results)} tests; "
+                + ", ".join(f"{verdict} {n}" for verdict, n in sorted(counts.items())))
 
 
 def _read_table(path: Path, what: str) -> pd.DataFrame:
@@ -420,3 +426,24 @@ def check_output_dir(out: Path) -> Path:
         raise ParameterError(f"--out {out} is a file; give a folder")
     out.mkdir(parents=True, exist_ok=True)
     return out
+
+
+def run_and_report(study: str | os.PathLike[str] | Study, dataset: str | os.PathLike[str],
+                   features: str | os.PathLike[str], out: str | os.PathLike[str], *,
+                   predictions: str | os.PathLike[str] | None = None, seed: int | None = None) -> StudyResult:
+    """Load a study (built-in name, TOML file or :class:`Study`) and its inputs, run it and write every
+    artefact of :func:`studies.report.write_report` into ``out``: what ``resonance study run`` and
+    ``resonance demo`` do."""
+    import dataclasses
+
+    from studies.report import write_report
+    from studies.spec import load_study
+
+    spec = study if isinstance(study, Study) else load_study(study)
+    if seed is not None:
+        spec = dataclasses.replace(spec, seed=seed)
+    frame, provenance = load_inputs(dataset, features, predictions)
+    folder = check_output_dir(Path(out))
+    result = run_study(spec, frame, predictions_given=predictions is not None, provenance=provenance)
+    write_report(result, folder)
+    return result

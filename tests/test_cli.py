@@ -25,6 +25,10 @@ def test_demo_runs_every_stage_and_reruns_from_cache(tmp_path):
     images = features[features["modality"] == "image"].set_index("id")
     brightness = attributes[images.index].map(lambda a: a["brightness"])
     assert images["brightness_mean"].corr(brightness, method="spearman") > 0.9
+    # one study on the probes, labels only (issue 15): the label rules' cue directions measured back
+    assert "study probe_cues: 5 tests; replicated 5" in first.output
+    written = {f.name for f in (out / "study").iterdir()}
+    assert {"results.csv", "summary.html", "effects.png", "provenance.json"} <= written
     again = runner.invoke(app, ["demo", "--out", str(out), "--workers", "1", "--no-model"])
     assert again.exit_code == 0, again.output
     assert "0 computed" in again.output and "0 files decoded" in again.output

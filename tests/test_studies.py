@@ -321,8 +321,8 @@ def test_model_side_study_runs_on_a_matches_table(tmp_path):
     arousal = rng.normal(size=n)
     tempo = arousal + rng.normal(0, 0.5, n)
     lightness = arousal + rng.normal(0, 0.5, n)
-    audio = pd.DataFrame({"id": [f"m:{i}" for i in range(n)], "modality": "audio", "corpus": "music",
-                          "group": [f"m{i}" for i in range(n)]})
+    audio = pd.DataFrame({"id": [f"m:{i}" for i in range(n)], "modality": "audio", "corpus": "emopia",
+                          "group": [f"song{i // 5}" for i in range(n)]})  # 60 songs of 5 clips
     images = pd.DataFrame({"id": [f"p:{i}" for i in range(n)], "modality": "image", "corpus": "paint",
                            "group": [f"p{i}" for i in range(n)]})
     manifest = pd.concat([audio, images], ignore_index=True).assign(
@@ -341,12 +341,14 @@ def test_model_side_study_runs_on_a_matches_table(tmp_path):
     frame, provenance = load_inputs(folder, folder / "features.parquet", tmp_path / "pred.csv")
     assert provenance["items_with_predictions"] == n
     result = run_study(load_study("music_colour"), frame, predictions_given=True)
-    rows = result.results.set_index("hypothesis")
-    assert rows.loc["palmer_tempo_lightness", "verdict"] == "replicated"
-    assert rows.loc["palmer_tempo_lightness", "estimate"] > 0.5
-    assert abs(rows.loc["whiteford_tempo_lightness_partial_va", "estimate"]) < 0.15
-    assert rows.loc["whiteford_tempo_lightness_partial_va", "verdict"] != "not replicated"
-    assert "zero-order r" in rows.loc["whiteford_tempo_lightness_partial_va", "note"]
+    rows = result.results.set_index("test")
+    assert rows.loc["palmer_tempo_lightness@emopia", "verdict"] == "replicated"
+    assert rows.loc["palmer_tempo_lightness@emopia", "estimate"] > 0.5
+    assert abs(rows.loc["whiteford_tempo_lightness_partial_va@emopia", "estimate"]) < 0.15
+    assert rows.loc["whiteford_tempo_lightness_partial_va@emopia", "verdict"] != "not replicated"
+    assert "zero-order r" in rows.loc["whiteford_tempo_lightness_partial_va@emopia", "note"]
+    assert rows.loc["palmer_tempo_lightness@emopia", "method"].startswith("mixedlm")  # clips nested in songs
+    assert rows.loc["palmer_tempo_lightness@probes", "note"] == "no rows for corpus 'probes'"
 
 
 def test_contrast_between_two_emotions_with_speaker_fallback_column():

@@ -36,18 +36,11 @@ def run(
     seed: Annotated[int | None, typer.Option(min=0, help="Seed of the bootstrap (default: the study's).")] = None,
 ) -> None:
     """Run a study: tables (CSV, Markdown, LaTeX), figures, an HTML summary and provenance in --out."""
-    import dataclasses
-
-    from studies import load_inputs, load_study, run_study, write_report
-    from studies.run import check_output_dir
+    from studies import load_study, run_and_report
 
     spec = load_study(study)
-    if seed is not None:
-        spec = dataclasses.replace(spec, seed=seed)
-    frame, provenance = load_inputs(data, features, predictions)
-    folder = check_output_dir(out if out is not None else Path("outputs/studies") / spec.name)
-    result = run_study(spec, frame, predictions_given=predictions is not None, provenance=provenance)
-    write_report(result, folder)
+    folder = out if out is not None else Path("outputs/studies") / spec.name
+    result = run_and_report(spec, data, features, folder, predictions=predictions, seed=seed)
     for row in result.results.itertuples(index=False):
         interval = (f"[{row.ci_low:+.3f}, {row.ci_high:+.3f}]" if row.ci_low == row.ci_low else "")
         estimate = f"{row.estimate:+.3f}" if row.estimate == row.estimate else "n/a"
