@@ -4,7 +4,7 @@ PY        ?= python3.11
 VENV      ?= .venv
 BIN        = $(VENV)/bin
 TORCH_PIN  = torch==2.13.0
-DEB_PKGS   = fluidsynth fluid-soundfont-gm ffmpeg libsndfile1
+DEB_PKGS   = fluidsynth fluid-soundfont-gm ffmpeg libsndfile1 chromium
 OUT       ?= outputs/demo
 
 .PHONY: setup system-deps demo test test-slow lint bench clean

@@ -23,3 +23,12 @@ def shared_data() -> Path:
     if not (root / "README.md").is_file():
         pytest.skip(f"real data not found at {root} (set RESONANCE_DATA)")
     return root
+
+
+@pytest.fixture(scope="session")
+def judge_study(tmp_path_factory) -> dict[str, Path]:
+    """A small rating study (`resonance judge design` over a tiny trained checkpoint), built once; copy its
+    folder (tests/judge_fixtures.py: copy_study) before writing to it."""
+    from judge_fixtures import make_judge_study
+
+    return make_judge_study(tmp_path_factory.mktemp("judge"))
