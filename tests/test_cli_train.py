@@ -99,6 +99,16 @@ def test_folds_file_runs_every_fold_and_reports_mean_sd(probe_dataset, tmp_path)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["folds"] == [0, 1] and summary["metrics"]["test_image_wa"]["n"] == 2
     assert len((out / "folds.csv").read_text().splitlines()) == 3
+    # each fold wrote its result as it finished; a re-run of the same config skips the finished folds
+    (out / "fold_1" / "result.json").unlink()  # as if the run had been killed during fold 1
+    kept = (out / "fold_0" / "checkpoints" / "latest.pt").stat().st_mtime_ns
+    again = runner.invoke(app, ["train", str(_config(tmp_path, probe_dataset, steps=2, tensorboard=False)),
+                                "--out", str(out), "--folds", str(folds)])
+    assert again.exit_code == 0, again.output
+    assert "fold 0" in again.output and "finished already" in again.output and again.output.count("skipped") == 1
+    assert (out / "fold_0" / "checkpoints" / "latest.pt").stat().st_mtime_ns == kept
+    assert (out / "fold_1" / "result.json").is_file()
+    assert json.loads((out / "summary.json").read_text()) == summary
 
 
 def test_unknown_config_key_is_one_line_exit_2(probe_dataset, tmp_path):

@@ -137,3 +137,61 @@ def test_training_brings_congruent_pairs_closer_than_incongruent_ones(tmp_path):
     print(f"congruence gap before {before['val_gap']:.4f} after {after['val_gap']:.4f}; "
           f"P@1 {before['val_i2a_p1']:.2f} -> {after['val_i2a_p1']:.2f}; {result.steps} steps, "
           f"{result.steps_per_second:.1f} steps/s, {result.items_per_second:.0f} items/s on {result.device}")
+
+
+def _spread_image_labels(dataset, top: float = 0.45):
+    """D-ViSA-like soft labels on the synthetic paintings: the true category gets ``top``, the rest is spread."""
+    for item in dataset.items:
+        if item["modality"] == "image":
+            p = torch.full((len(CATEGORIES),), (1 - top) / (len(CATEGORIES) - 1))
+            p[int(item["p"].argmax())] = top
+            item["p"] = p
+    return dataset
+
+
+def _train_spread(tmp_path, name: str, **overrides):
+    from resonance.train import config_from_dict, train
+    from resonance.train.data import build_datasets
+
+    sets = [f"{k}={v}" for k, v in overrides.items()]
+    cfg = config_from_dict({"model": {"name": "tiny", "image": {"width": 4}, "audio": {"width": 4}}, "epochs": 8,
+                            "batch_size": 16, "lr": 1e-3, "seed": 1, "run_dir": str(tmp_path / name),
+                            "progress": False, "tensorboard": False, "checkpoint_every": 10_000, "patience": 0,
+                            "data": {"n_train": 64, "n_val": 32}}, sets)
+    train_set, val_set = build_datasets(cfg)
+    return train(cfg, _spread_image_labels(train_set), _spread_image_labels(val_set)).history[-1]
+
+
+@pytest.fixture(scope="module")
+def spread_runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("spread")
+    return {"fixed": _train_spread(root, "fixed"),
+            "legacy": _train_spread(root, "legacy", **{"model.head_scale_init": 1.0}),
+            "aligned": _train_spread(root, "aligned", **{"loss.modality_weight": 1.0})}
+
+
+def test_category_head_does_not_collapse_on_spread_image_labels(spread_runs):
+    """The D-ViSA failure in miniature: paintings with spread soft labels, a few epochs. The head reads the
+    unit-norm space; without its input scale (head_scale_init=1, the original head) it answers (nearly) one
+    class for the paintings although retrieval already works; with it the paintings' classes are read."""
+    fixed, legacy = spread_runs["fixed"], spread_runs["legacy"]
+    assert fixed["val_i2a_p1"] > 0.9 and legacy["val_i2a_p1"] > 0.9  # the space itself is fine in both
+    assert fixed["val_image_ua"] >= 0.6 and fixed["val_audio_ua"] >= 0.9, fixed
+    assert legacy["val_image_ua"] <= 0.5 < fixed["val_image_ua"], (legacy, fixed)  # 4 classes: chance 0.25
+
+
+def test_modality_term_closes_the_modality_gap(spread_runs):
+    out, aligned = spread_runs["fixed"], spread_runs["aligned"]
+    assert aligned["val_modality_gap"] < 0.5 * out["val_modality_gap"], (out, aligned)
+    assert aligned["val_i2a_p1"] > 0.9
+
+
+def test_modality_term_is_the_squared_centroid_distance():
+    out = _outputs(0)
+    p, va = _labels(6, 3)
+    labels = {"image": {"p": p.float(), "va": va.float()}, "audio": {"p": p.float(), "va": va.float()}}
+    terms = DualEncoderLoss(LossConfig(modality_weight=2.0))(out, labels, torch.tensor(10.0))
+    gap = out["image"]["embedding"].mean(0) - out["audio"]["embedding"].mean(0)
+    assert torch.isclose(terms["modality"], (gap**2).sum())
+    off = DualEncoderLoss(LossConfig())(out, labels, torch.tensor(10.0))
+    assert torch.isclose(terms["loss"] - off["loss"], 2.0 * terms["modality"])

@@ -210,3 +210,17 @@ def test_factory_lists_models_and_returns_dicts():
     assert ((out["audio"]["va"] > 0) & (out["audio"]["va"] < 1)).all()
     with pytest.raises(ParameterError):
         model.encode("video", {})
+
+
+def test_checkpoints_without_the_head_scale_load_as_the_original_head():
+    from resonance.models import create_model
+    from resonance.train.checkpoint import legacy_state
+
+    torch.manual_seed(0)
+    old = create_model("tiny", head_scale_init=1.0)
+    state = {k: v for k, v in old.state_dict().items() if k != "heads.log_scale"}  # as written before the scale
+    new = create_model("tiny")
+    assert new.heads.log_scale.exp().item() == pytest.approx(32 ** 0.5)  # sqrt(embed_dim) by default
+    new.load_state_dict(legacy_state(state))
+    z = torch.nn.functional.normalize(torch.randn(5, 32), dim=1)
+    torch.testing.assert_close(new.heads(z)["category_logits"], old.heads(z)["category_logits"])

@@ -35,6 +35,11 @@ def evaluate(
     batch_size: Annotated[int, typer.Option(min=1, help="Items per forward pass.")] = 64,
     device: Annotated[Device, typer.Option(help="Where to embed.")] = Device.auto,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+    fold: Annotated[int | None, typer.Option(min=0, help="Score this cross-validation fold (its test groups "
+                                             "become the split); default: the fold the checkpoint was trained "
+                                             "on, if any.")] = None,
+    folds: Annotated[Path | None, typer.Option(help="Folds CSV (fold,group) as given to `resonance train "
+                                               "--folds`; default: the checkpoint's.")] = None,
 ) -> None:
     """Score a checkpoint on a split: retrieval, pairwise, clustering, probes, CIs, with baselines."""
     from resonance.evaluate.protocol import ProtocolConfig
@@ -44,9 +49,11 @@ def evaluate(
                             device=device.value, progress=progress)
     target = out if out is not None else Path(checkpoint).parent / f"evaluation_{split}"
     result = run(checkpoint, data, split, out=target, features=features, config=config,
-                 log=lambda m: typer.echo(m, err=True))
+                 log=lambda m: typer.echo(m, err=True), fold=fold, folds=folds)
     summary = result["summary"]
     typer.echo(summary.to_string(float_format=lambda v: f"{v:.3f}"))
+    for note in result.get("notes", []):
+        typer.echo(f"note: {note}", err=True)
     skipped = result["baselines"]["descriptor"].get("skipped")
     if skipped:
         typer.echo(f"descriptor baseline skipped: {skipped}", err=True)
@@ -71,3 +78,4 @@ def map_(
                       progress=progress, log=lambda m: typer.echo(m, err=True))
     for path in written:
         typer.echo(f"wrote {path}")
+

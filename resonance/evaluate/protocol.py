@@ -50,12 +50,15 @@ from resonance.evaluate.pairwise import pairwise_correspondence, sample_triplets
 from resonance.evaluate.probes import category_metrics, regression_metrics
 from resonance.evaluate.retrieval import cross_modal_retrieval
 
-__all__ = ["EvalSet", "ProtocolConfig", "eval_set_from_items", "evaluate", "evaluate_model", "headline",
-           "load_eval_set", "score_space"]
+__all__ = ["EvalSet", "ProtocolConfig", "checkpoint_fold", "eval_set_from_items", "evaluate", "evaluate_model",
+           "headline", "load_eval_set", "score_space"]
 
 P_COLUMNS = [f"p_{c}" for c in CATEGORIES]
 SOUND = "sound"  # the audio modality's name in metric keys
 REPORT_FILES = ("evaluation.json", "evaluation.md")
+#: Said in every report: why the chance column's clustering geometry equals the model's.
+CHANCE_NOTE = ("chance permutes each modality's labels and keeps the model's points, so its modality gap and "
+               "modality mixing equal the model's by construction; only label-dependent metrics differ")
 
 
 @dataclass(frozen=True)
@@ -606,8 +609,10 @@ def evaluate_model(model: Any, test: EvalSet, *, model_config: Any, train: EvalS
                "descriptor": result_descriptor}
     summary = pd.DataFrame({name: headline(r) for name, r in systems.items() if "skipped" not in r})
     counts = meta.groupby(["modality", "corpus"]).size()
+    notes = [CHANCE_NOTE]
     return {
         "summary": summary,
+        "notes": notes,
         "n_items": {f"{m}/{c}": int(n) for (m, c), n in counts.items()},
         "n_groups": int(meta["group"].nunique()),
         "categories": {m: sorted(meta.loc[meta["modality"] == m, "category"].unique().tolist())
@@ -634,7 +639,8 @@ def write_report(result: Mapping[str, Any], out: str | os.PathLike[str], *, titl
 
 def evaluate(checkpoint: str | os.PathLike[str], dataset_dir: str | os.PathLike[str], split: str = "test", *,
              out: str | os.PathLike[str] | None = None, features: str | os.PathLike[str] | None = None,
-             config: ProtocolConfig = ProtocolConfig(), log: Callable[[str], None] | None = None) -> dict[str, Any]:
+             config: ProtocolConfig = ProtocolConfig(), log: Callable[[str], None] | None = None,
+             fold: int | None = None, folds: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """Evaluate ``checkpoint`` on ``split`` of the prepared dataset ``dataset_dir``, with its baselines.
 
     Parameters
@@ -650,11 +656,19 @@ def evaluate(checkpoint: str | os.PathLike[str], dataset_dir: str | os.PathLike[
     features : path-like, optional
         The features table for the descriptor baseline (default: found beside the dataset).
     config : ProtocolConfig
+    fold : int, optional
+        Score the cross-validation fold ``fold``: its splits replace the manifest's (the fold's test
+        groups are ``split="test"``, its train groups fit the descriptor baseline), so a fold checkpoint is
+        scored on speakers it never trained on. Default: the fold the checkpoint was trained on, if any
+        (:func:`checkpoint_fold`); another fold than that is refused.
+    folds : path-like, optional
+        The folds CSV (``fold,group``, as ``resonance train --folds``); default: the one the checkpoint
+        was trained with, else the speech corpora's default actor folds.
 
     Returns
     -------
     dict
-        As :func:`evaluate_model`, plus ``"checkpoint"`` and ``"dataset"`` provenance.
+        As :func:`evaluate_model`, plus ``"checkpoint"`` and ``"dataset"`` provenance (with the fold).
     """
     from resonance.models.factory import ModelConfig
     from resonance.train.checkpoint import load_model
@@ -668,6 +682,9 @@ def evaluate(checkpoint: str | os.PathLike[str], dataset_dir: str | os.PathLike[
 
     frame = read_manifest(dataset_dir)
     train_config = train_config_of(ckpt)
+    fold, fold_info = _apply_fold(frame, ckpt, train_config, fold, folds, Path(checkpoint))
+    if fold_info is not None:
+        frame = fold_info.pop("frame")
     test = load_eval_set(dataset_dir, split, train_config, features=features, frame=frame)
     train = None
     if split == "train":
@@ -681,13 +698,91 @@ def evaluate(checkpoint: str | os.PathLike[str], dataset_dir: str | os.PathLike[
             test.descriptor_note = f"no train split to fit the descriptor baseline on ({error})"
             test.descriptors = {}
     result = evaluate_model(model, test, model_config=model_config, train=train, config=config, log=log)
+    if fold_info is not None:
+        result["notes"].append(fold_info["note"])
     info = frame.attrs["manifest"]
     result = {"checkpoint": {"path": str(Path(checkpoint).resolve()), "epoch": ckpt.get("epoch"),
                              "step": ckpt.get("step"), "resonance_version": ckpt.get("resonance_version"),
                              "data_version": ckpt.get("data_version")},
               "dataset": {"path": str(Path(dataset_dir).resolve()), "split": split,
-                          "data_version": info.data_version},
+                          "data_version": info.data_version, "fold": fold,
+                          **({"fold_test_groups": fold_info["test_groups"]} if fold_info is not None else {})},
               **result}
     if out is not None:
         write_report(result, out, title=f"Evaluation of {Path(checkpoint).name} on {split}")
     return result
+
+
+def checkpoint_fold(ckpt: Mapping[str, Any]) -> int | None:
+    """The cross-validation fold a checkpoint was trained on, or None (the manifest split).
+
+    Read from its config's ``data.fold``; checkpoints of an all-folds run written before
+    :func:`~resonance.train.manifest_data.run_manifest` recorded the fold there carry -1, and their fold is
+    read from the run folder's name (``.../fold_K``), which is where that function put them.
+    """
+    import re
+
+    data = ckpt.get("config", {}).get("data", {})
+    if int(data.get("fold", -1)) >= 0:
+        return int(data["fold"])
+    match = re.fullmatch(r"fold_(\d+)", Path(str(ckpt.get("config", {}).get("run_dir", ""))).name)
+    return int(match.group(1)) if match and data.get("kind") == "manifest" and data.get("folds") != "split" else None
+
+
+def _apply_fold(frame: pd.DataFrame, ckpt: Mapping[str, Any], train_config: Any, fold: int | None,
+                folds: str | os.PathLike[str] | None, where: Path) -> tuple[int | None, dict[str, Any] | None]:
+    """The fold to score and, when there is one, the manifest with the fold's splits (``"frame"``), its test
+    groups and a note; refuses a fold other than the checkpoint's (:func:`checkpoint_fold`)."""
+    import dataclasses
+
+    from resonance.train.folds import fold_splits, natural_key
+    from resonance.train.manifest_data import fold_plan
+
+    trained = checkpoint_fold(ckpt)
+    if fold is None:
+        fold = trained
+    elif fold < 0:
+        raise ParameterError(f"--fold must be >= 0, got {fold}")
+    elif trained is None:
+        raise ParameterError(f"{where} was trained on the manifest split, not on a cross-validation fold: its train "
+                             f"split holds speakers of fold {fold}'s test side; omit --fold (score the manifest "
+                             "split), or pass a fold checkpoint (RUN/fold_K/checkpoints/best.pt)")
+    elif fold != trained:
+        raise ParameterError(f"{where} was trained on fold {trained}; scoring it on fold {fold} would test speakers "
+                             f"it trained on: pass --fold {trained} (or omit --fold), or use fold {fold}'s checkpoint")
+    if fold is None:
+        if folds is not None:
+            raise ParameterError(f"--folds was given but {where} was trained on the manifest split, not on a fold; "
+                                 "omit --folds")
+        return None, None
+    data = train_config.data
+    if folds is not None:
+        data = dataclasses.replace(data, folds=str(folds))
+    elif data.folds and not Path(data.folds).is_file():
+        raise ParameterError(f"{where} was trained with the folds file {data.folds}, which is not here: pass it "
+                             "with --folds FILE")
+    plan = fold_plan(dataclasses.replace(train_config, data=data), frame)
+    if plan is None:
+        raise ParameterError("no folds apply to this dataset (no speech corpus to fold by actor): omit --fold, or "
+                             "pass --folds FILE")
+    if not 0 <= fold < len(plan):
+        raise ParameterError(f"--fold must be in [0, {len(plan) - 1}] (the plan has {len(plan)} folds), got {fold}")
+    chosen = plan.folds[fold]
+    recorded = train_config.data
+    if folds is not None and (not recorded.folds or Path(recorded.folds).is_file()):
+        trained_plan = fold_plan(train_config, frame)
+        if trained_plan is not None and (fold >= len(trained_plan)
+                                         or trained_plan.folds[fold].test_groups != chosen.test_groups):
+            raise ParameterError(f"fold {fold} of {folds} does not test the groups that fold {fold} of the "
+                                 f"checkpoint's "
+                                 f"plan ({recorded.folds or 'default actor folds'}) tests: omit --folds, or pass the "
+                                 "folds file the checkpoint was trained with")
+    attrs = dict(frame.attrs)
+    frame = frame.copy()
+    frame["split"] = fold_splits(frame, plan, chosen).to_numpy()
+    frame.attrs.update(attrs)
+    groups = sorted(chosen.test_groups, key=natural_key)
+    note = (f"fold {fold} of {len(plan)} ({'folds file ' + str(data.folds) if data.folds else 'default actor folds'}"
+            f"): tests {', '.join(groups)}; its train groups fit the descriptor baseline; groups no fold names keep "
+            "the manifest's split")
+    return fold, {"frame": frame, "test_groups": groups, "note": note}

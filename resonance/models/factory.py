@@ -43,7 +43,9 @@ class TowerConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """The dual encoder: two towers, the shared space's dimension and the temperature's range."""
+    """The dual encoder: two towers, the shared space's dimension, the temperature's range and the initial
+    input scale of the emotion heads (``head_scale_init``, 0 = sqrt(embed_dim); see
+    :class:`~resonance.models.heads.EmotionHeads`)."""
 
     name: str = "hybrid"
     image: TowerConfig = field(default_factory=lambda: TowerConfig("efficientnet"))
@@ -52,6 +54,7 @@ class ModelConfig:
     proj_hidden: int = 256
     logit_scale_init: float = CLIP_LOGIT_SCALE_INIT
     logit_scale_max: float = CLIP_LOGIT_SCALE_MAX
+    head_scale_init: float = 0.0
 
 
 _PRESETS: dict[str, ModelConfig] = {
@@ -133,4 +136,5 @@ def create_model(config: str | ModelConfig = DEFAULT_MODEL, **overrides: object)
         cfg = dataclasses.replace(cfg, **overrides)
     towers = {"image": build_tower("image", cfg.image), "audio": build_tower("audio", cfg.audio)}
     return DualEncoder(towers, embed_dim=cfg.embed_dim, proj_hidden=cfg.proj_hidden,
-                       logit_scale=LogitScale(cfg.logit_scale_init, cfg.logit_scale_max))
+                       logit_scale=LogitScale(cfg.logit_scale_init, cfg.logit_scale_max),
+                       head_scale_init=cfg.head_scale_init)

@@ -60,12 +60,26 @@ class EmotionHeads(nn.Module):
 
     One set of heads serves both modalities: an image and a sound at the same point of the space get
     the same predicted emotion.
+
+    The heads read ``scale * z`` with a learnable ``scale`` (stored as its log, ``log_scale``). The space is
+    L2-normalised, so each coordinate of ``z`` is of order ``1/sqrt(D)``; a default-initialised
+    ``nn.Linear`` on it gives logits of order 0.05 that a few hundred AdamW steps barely grow, while the
+    bias (learnt at once from the label marginals) dominates: the argmax is then one constant class for a
+    whole modality (seen on D-ViSA: every painting got the same category). ``scale_init = sqrt(D)``
+    gives the head's input unit variance per coordinate, the scale a Linear layer's initialisation
+    assumes, and keeps it learnable (cosine classifiers with a learned scale: Wang et al. 2017, NormFace).
+    ``scale_init = 1`` is the original head (checkpoints written before the scale load with it).
     """
 
-    def __init__(self, embed_dim: int, n_categories: int = len(CATEGORIES)) -> None:
+    def __init__(self, embed_dim: int, n_categories: int = len(CATEGORIES), scale_init: float = 0.0) -> None:
         super().__init__()
+        scale_init = float(scale_init) if scale_init else math.sqrt(embed_dim)
+        if not scale_init > 0:
+            raise ParameterError(f"head_scale_init must be > 0 (0 = sqrt(embed_dim)), got {scale_init}")
         self.va = nn.Linear(embed_dim, 2)
         self.category = nn.Linear(embed_dim, n_categories)
+        self.log_scale = nn.Parameter(torch.tensor(math.log(scale_init)))
 
     def forward(self, z: torch.Tensor) -> dict[str, torch.Tensor]:
-        return {"va": torch.sigmoid(self.va(z)), "category_logits": self.category(z)}
+        h = z * self.log_scale.exp().to(z.dtype)
+        return {"va": torch.sigmoid(self.va(h)), "category_logits": self.category(h)}

@@ -33,12 +33,18 @@ class LossConfig:
     target_power : S**power before row normalisation (1 = the similarity as is; >1 sharpens)
     intra_targets : "soft" or "hard" positives of the intra-modal supervised contrastive terms
     va_loss : "ccc" (1 - concordance correlation, per dimension, averaged) or "mse"
+    modality_weight : weight of the modality-centroid term ``|mean(z_img) - mean(z_snd)|^2`` over the
+        batch (0 = off). Two towers start in two narrow cones of the sphere (the "modality gap", Liang et
+        al. 2022) and the contrastive terms are nearly blind to a common offset of one modality, so the
+        towers can stay apart; this term pulls the two centroids together. It assumes the batch's
+        two sides have comparable emotion mixes, which the balanced sampler provides.
     """
 
     contrastive_weight: float = 1.0
     intra_weight: float = 0.5
     va_weight: float = 0.5
     category_weight: float = 0.5
+    modality_weight: float = 0.0
     targets: str = "soft"
     target_power: float = 1.0
     intra_targets: str = "soft"
@@ -47,7 +53,7 @@ class LossConfig:
     similarity_category_weight: float = SimilarityConfig.category_weight
 
     def __post_init__(self) -> None:
-        for name in ("contrastive_weight", "intra_weight", "va_weight", "category_weight"):
+        for name in ("contrastive_weight", "intra_weight", "va_weight", "category_weight", "modality_weight"):
             if not getattr(self, name) >= 0:
                 raise ParameterError(f"loss.{name} must be >= 0, got {getattr(self, name)}")
         for name, value in (("targets", self.targets), ("intra_targets", self.intra_targets)):
@@ -149,7 +155,10 @@ class DualEncoderLoss(nn.Module):
         cfg = self.config
         modalities = [m for m in ("image", "audio") if m in outputs and m in labels]
         zero = logit_scale * 0.0
-        terms = {"contrastive": zero, "intra": zero, "va": zero, "category": zero}
+        terms = {"contrastive": zero, "intra": zero, "va": zero, "category": zero, "modality": zero}
+        if cfg.modality_weight and len(modalities) == 2:
+            centroids = [outputs[m]["embedding"].float().mean(0) for m in ("image", "audio")]
+            terms["modality"] = (centroids[0] - centroids[1]).pow(2).sum()
         if cfg.contrastive_weight and len(modalities) == 2:
             zi, za = outputs["image"]["embedding"], outputs["audio"]["embedding"]
             logits = logit_scale * zi.float() @ za.float().T
@@ -177,5 +186,6 @@ class DualEncoderLoss(nn.Module):
             if values:
                 terms[name] = torch.stack(values).mean()
         loss = (cfg.contrastive_weight * terms["contrastive"] + cfg.intra_weight * terms["intra"]
-                + cfg.va_weight * terms["va"] + cfg.category_weight * terms["category"])
+                + cfg.va_weight * terms["va"] + cfg.category_weight * terms["category"]
+                + cfg.modality_weight * terms["modality"])
         return {"loss": loss, **terms}

@@ -22,7 +22,7 @@ class DualEncoder(nn.Module):
     """
 
     def __init__(self, towers: dict[str, nn.Module], embed_dim: int = 128, proj_hidden: int = 256,
-                 logit_scale: LogitScale | None = None) -> None:
+                 logit_scale: LogitScale | None = None, head_scale_init: float = 0.0) -> None:
         super().__init__()
         unknown = set(towers) - set(MODALITIES)
         if unknown:
@@ -30,7 +30,7 @@ class DualEncoder(nn.Module):
         self.towers = nn.ModuleDict(towers)
         self.projections = nn.ModuleDict({m: ProjectionHead(t.out_dim, embed_dim, proj_hidden)
                                           for m, t in towers.items()})
-        self.heads = EmotionHeads(embed_dim)
+        self.heads = EmotionHeads(embed_dim, scale_init=head_scale_init)
         self.logit_scale = logit_scale if logit_scale is not None else LogitScale()
         self.embed_dim = embed_dim
 

@@ -104,5 +104,17 @@ def load_model(path: str | Path, map_location: str | torch.device = "cpu"):
     ckpt = load_checkpoint(path, map_location=map_location)
     model_cfg = from_dict(ModelConfig, ckpt["config"]["model"], prefix="model.")
     model = create_model(model_cfg)
-    model.load_state_dict(ckpt["model"])
+    model.load_state_dict(legacy_state(ckpt["model"]))
     return model.eval(), ckpt
+
+
+#: The emotion heads' input scale, added after the first checkpoints were written.
+_HEAD_SCALE = "heads.log_scale"
+
+
+def legacy_state(state: dict[str, Any]) -> dict[str, Any]:
+    """A model state dict from before the emotion heads had an input scale, made loadable: the scale is
+    set to 1 (log 0), which is exactly the head those checkpoints were trained with."""
+    if _HEAD_SCALE in state or "heads.category.weight" not in state:
+        return state
+    return {**state, _HEAD_SCALE: torch.zeros((), dtype=state["heads.category.weight"].dtype)}

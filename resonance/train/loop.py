@@ -104,7 +104,10 @@ def validate(model: DualEncoder, loss_fn: DualEncoderLoss, dataset: Dataset, con
     """Validation loss (balanced batches, fixed order) and the congruence gap of the embeddings.
 
     ``gap`` = mean cosine of image/sound pairs with the same top category minus that of pairs with
-    different ones; ``i2a_p1`` = share of images whose nearest sound has the same top category.
+    different ones; ``i2a_p1`` = share of images whose nearest sound has the same top category;
+    ``modality_gap`` = distance between the two modalities' centroids (Liang et al. 2022; 0 = mixed,
+    up to 2); ``image_ua`` / ``audio_ua`` = mean per-class recall of the category head against the top
+    category (a head that answers one class for a whole modality shows as 1 / classes present).
     """
     was_training = model.training
     model.eval()
@@ -138,6 +141,13 @@ def validate(model: DualEncoder, loss_fn: DualEncoderLoss, dataset: Dataset, con
         if bool(same.any()) and bool((~same).any()):
             metrics["val_gap"] = float(cos[same].mean() - cos[~same].mean())
         metrics["val_i2a_p1"] = float((la[cos.argmax(1)] == li).float().mean())
+        metrics["val_modality_gap"] = float((zi.mean(0) - za.mean(0)).norm())
+    for m, chunks in embeddings.items():
+        if chunks:
+            pred = model.heads(torch.cat(chunks).to(device))["category_logits"].argmax(1).cpu()
+            true = torch.tensor(labels[m])
+            metrics[f"val_{m}_ua"] = float(torch.stack([(pred[true == c] == c).float().mean()
+                                                        for c in true.unique()]).mean())
     model.train(was_training)
     return metrics
 

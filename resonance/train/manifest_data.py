@@ -489,14 +489,67 @@ def summarise(results: Sequence[FoldResult]) -> dict[str, dict[str, float]]:
     return out
 
 
+#: Written into a fold's run folder when it has finished (its test metrics): a re-run skips that fold.
+RESULT_FILE = "result.json"
+
+
+def _comparable(config_dict: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in config_dict.items() if k not in ("resume", "progress")}
+
+
+def _finished(run_dir: Path, run_config: Any) -> FoldResult | None:
+    """The result a previous run of the same config wrote for this fold, or None (none, or another config's:
+    that fold trains again, e.g. ``--set epochs=20 --resume latest`` continues it)."""
+    import json
+
+    from resonance.train.config import to_dict
+
+    path = run_dir / RESULT_FILE
+    if not path.is_file():
+        return None
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # written atomically, so only a foreign file: train the fold again
+        return None
+    if _comparable(saved.get("config", {})) != _comparable(to_dict(run_config)):
+        return None
+    return FoldResult(saved["fold"], run_dir, int(saved["steps"]), saved["best_metric"],
+                      {k: float(v) for k, v in saved["metrics"].items()}, list(saved["notes"]))
+
+
+def _write_summary(out: Path, results: Sequence[FoldResult]) -> dict[str, dict[str, float]]:
+    import json
+
+    from resonance.io.atomic import write_text_atomic
+
+    summary = summarise(results)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = ["fold,run_dir,steps,best_metric," + ",".join(summary)]
+    for r in results:
+        rows.append(",".join([str(r.fold if r.fold is not None else ""), str(r.run_dir), str(r.steps),
+                              "" if r.best_metric is None else f"{r.best_metric:.6g}",
+                              *[f"{r.metrics[k]:.6g}" if k in r.metrics else "" for k in summary]]))
+    write_text_atomic(out / "folds.csv", "\n".join(rows) + "\n")
+    write_text_atomic(out / "summary.json", json.dumps({"folds": [r.fold for r in results], "metrics": summary},
+                                                       indent=2) + "\n")
+    return summary
+
+
 def run_manifest(config: Any, log=print) -> tuple[list[FoldResult], dict[str, dict[str, float]]]:
     """Train a manifest config on the manifest split, or on every fold (``run_dir/fold_K``), measure each
-    run's test side (:func:`test_metrics`) and write ``summary.json`` and ``folds.csv`` into ``run_dir``."""
+    run's test side (:func:`test_metrics`) and write ``summary.json`` and ``folds.csv`` into ``run_dir``.
+
+    Each fold's result is written atomically into its folder (``fold_K/result.json``, with the config) as
+    soon as the fold finishes, and the summary is rewritten after every fold, so a run stopped after three
+    folds keeps them; run again with the same config, it skips the finished folds and trains the rest
+    (``--resume latest`` also resumes the interrupted fold from its last checkpoint).
+    """
     import dataclasses
     import json
 
     from resonance.io.atomic import write_text_atomic
     from resonance.train.checkpoint import load_checkpoint
+    from resonance.train.config import to_dict
     from resonance.train.loop import train
 
     frame = read_manifest(config.data.dataset)
@@ -504,11 +557,19 @@ def run_manifest(config: Any, log=print) -> tuple[list[FoldResult], dict[str, di
     results: list[FoldResult] = []
     for fold in runs:
         run_dir = Path(config.run_dir) if fold is None else Path(config.run_dir) / f"fold_{fold}"
-        # every checkpoint records the version of the data it was trained on (resume checks it)
+        # every checkpoint records the version of the data it was trained on (resume checks it) and the
+        # fold it trained on (`resonance evaluate` scores that fold by default)
         run_config = dataclasses.replace(config, run_dir=str(run_dir),
+                                         data=dataclasses.replace(config.data, fold=-1 if fold is None else fold),
                                          data_version=config.data_version or frame.attrs["manifest"].data_version or "")
-        data = build_manifest_datasets(run_config, fold, frame=frame, with_test=True)
         label = "manifest split" if fold is None else f"fold {fold} ({run_dir})"
+        done = _finished(run_dir, run_config)
+        if done is not None:
+            log(f"{label}: finished already ({run_dir / RESULT_FILE}), skipped")
+            results.append(done)
+            _write_summary(Path(config.run_dir), results)
+            continue
+        data = build_manifest_datasets(run_config, fold, frame=frame, with_test=True)
         sizes = {name: len(part) for name, part in (("train", data.train), ("val", data.val), ("test", data.test))
                  if part is not None}
         log(f"{label}: {sizes}" + "".join(f"; {n}" for n in data.notes))
@@ -520,16 +581,10 @@ def run_manifest(config: Any, log=print) -> tuple[list[FoldResult], dict[str, di
         else:
             data.notes.append("tested the last weights (no validation)")
         metrics = test_metrics(model, data.test, run_config) if data.test is not None else {}
-        results.append(FoldResult(fold, run_dir, result.steps, result.best_metric, metrics, data.notes))
-    summary = summarise(results)
-    out = Path(config.run_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    rows = ["fold,run_dir,steps,best_metric," + ",".join(summary)]
-    for r in results:
-        rows.append(",".join([str(r.fold if r.fold is not None else ""), str(r.run_dir), str(r.steps),
-                              "" if r.best_metric is None else f"{r.best_metric:.6g}",
-                              *[f"{r.metrics[k]:.6g}" if k in r.metrics else "" for k in summary]]))
-    write_text_atomic(out / "folds.csv", "\n".join(rows) + "\n")
-    write_text_atomic(out / "summary.json", json.dumps({"folds": [r.fold for r in results], "metrics": summary},
-                                                       indent=2) + "\n")
-    return results, summary
+        done = FoldResult(fold, run_dir, result.steps, result.best_metric, metrics, data.notes)
+        write_text_atomic(run_dir / RESULT_FILE, json.dumps(
+            {"fold": fold, "steps": done.steps, "best_metric": done.best_metric, "metrics": metrics,
+             "notes": done.notes, "config": to_dict(run_config)}, indent=2) + "\n")
+        results.append(done)
+        _write_summary(Path(config.run_dir), results)
+    return results, _write_summary(Path(config.run_dir), results)
