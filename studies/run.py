@@ -129,8 +129,34 @@ def load_inputs(dataset: str | os.PathLike[str], features: str | os.PathLike[str
             raise DatasetError(f"the predictions table {predictions} has no pred_* or match_id column")
         frame = frame.merge(pred[keep], on="id", how="left")
         provenance["predictions"] = str(Path(predictions))
+        provenance["predictions_provenance"] = _table_provenance(Path(predictions))
         provenance["items_with_predictions"] = int(frame["id"].isin(set(pred["id"])).sum())
     return frame, provenance
+
+
+#: What a study keeps of the provenance ``resonance predict`` records (the model named, its data version).
+_PREDICTION_KEYS = ("checkpoint", "checkpoint_id", "model", "epoch", "seed", "trained_on_data_version", "data_version",
+                    "splits", "fold", "match_k")
+
+
+def _table_provenance(path: Path) -> dict[str, Any] | None:
+    """The provenance a predictions table carries (Parquet metadata, or ``FILE.provenance.json`` beside a
+    CSV), reduced to :data:`_PREDICTION_KEYS`; None when it carries none."""
+    from handcrafted.table import METADATA_KEY
+
+    record: Any = None
+    try:
+        if path.suffix.lower() in (".csv", ".tsv"):
+            sidecar = path.with_name(path.name + ".provenance.json")
+            record = json.loads(sidecar.read_text(encoding="utf-8")) if sidecar.is_file() else None
+        else:
+            import pyarrow.parquet as pq
+
+            metadata = pq.read_schema(path).metadata or {}
+            record = json.loads(metadata[METADATA_KEY]) if METADATA_KEY in metadata else None
+    except (OSError, ValueError):
+        return None
+    return {k: record.get(k) for k in _PREDICTION_KEYS} if isinstance(record, dict) else None
 
 
 def _json_path(value: Any, keys: list[str]) -> Any:

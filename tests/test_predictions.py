@@ -86,6 +86,8 @@ def test_predict_writes_a_table_that_a_study_reads(tiny, tmp_path):
     row = pd.read_csv(tmp_path / "study" / "results.csv").iloc[0]
     assert row["n"] == 16 and np.isfinite(row["estimate"]) and np.isfinite(row["diff_estimate"])
     assert row["diff_estimate"] == pytest.approx(row["estimate"] - row["published"], abs=1e-6)  # OLS: linear
+    recorded = json.loads((tmp_path / "study" / "provenance.json").read_text())["predictions_provenance"]
+    assert recorded["model"] == "tiny" and recorded["checkpoint_id"] == provenance["checkpoint_id"]
 
 
 def test_predict_one_split_to_csv_with_provenance_beside(tiny, tmp_path):
