@@ -57,6 +57,11 @@ def test_predictions_frame_matches_the_nearest_item_of_the_other_modality():
     assert table.drop_duplicates("id").set_index("id")["pred_category"].tolist() == list(CATEGORIES[:5])
     plain = predictions_frame(emb, match_k=0)
     assert len(plain) == 5 and "match_id" not in plain
+    meta = pd.DataFrame({"corpus": ["music", "music", "paint", "probe", "paint"], "split": "test"},
+                        index=["s0", "s1", "p0", "p1", "p2"])
+    only_paint = predictions_frame(emb, meta, match_k=1, match_corpora=["paint"]).set_index("id")
+    assert only_paint.loc["s1", "match_id"] == "p2"  # p1 is nearer but is not a painting corpus
+    assert only_paint.loc["p0", "corpus"] == "paint"
 
 
 def test_predict_writes_a_table_that_a_study_reads(tiny, tmp_path):

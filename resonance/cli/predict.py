@@ -31,6 +31,8 @@ def predict(
                                                   "features.parquet in or beside the dataset).")] = None,
     matches: Annotated[int, typer.Option("--matches", min=0, help="Nearest items of the other modality per "
                                          "item (match_id, match_score, match_rank); 0: none.")] = 1,
+    match_corpus: Annotated[list[str] | None, typer.Option("--match-corpus", help="Match only against items of "
+                                                           "this corpus (repeatable; e.g. dvisa).")] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Items per forward pass.")] = 64,
     device: Annotated[Device, typer.Option(help="Where to embed.")] = Device.auto,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
@@ -40,7 +42,7 @@ def predict(
     from resonance.evaluate.predictions import predict as run
 
     result = run(checkpoint, data, out, splits=split or None, fold=fold, features=features, match_k=matches,
-                 batch_size=batch_size, device=device.value, progress=progress,
+                 match_corpora=match_corpus or None, batch_size=batch_size, device=device.value, progress=progress,
                  log=lambda m: typer.echo(m, err=True))
     for note in result.notes:
         typer.echo(f"note: {note}", err=True)

@@ -59,13 +59,15 @@ class PredictResult:
         return f"predictions of {parts}{matched} -> {self.path}"
 
 
-def predictions_frame(embeddings: Any, meta: pd.DataFrame | None = None, *, match_k: int = 1) -> pd.DataFrame:
+def predictions_frame(embeddings: Any, meta: pd.DataFrame | None = None, *, match_k: int = 1,
+                      match_corpora: Sequence[str] | None = None) -> pd.DataFrame:
     """The predictions table of an :class:`~resonance.evaluate.embed.Embeddings` (see the module docstring).
 
     ``meta`` (indexed by id, optional) supplies ``corpus`` and ``split``. With ``match_k >= 1`` each item
     gets its ``match_k`` nearest items of the other modality (exact cosine search through
     :class:`~resonance.evaluate.index.EmbeddingIndex`), one row per (item, match); an item whose other
-    modality is absent keeps one row with an empty match.
+    modality is absent keeps one row with an empty match. ``match_corpora`` restricts the items matched
+    against to those corpora (e.g. the paintings of ``dvisa``, not the probe images).
     """
     from resonance.evaluate.index import EmbeddingIndex
 
@@ -89,7 +91,10 @@ def predictions_frame(embeddings: Any, meta: pd.DataFrame | None = None, *, matc
         rows = np.flatnonzero(frame["modality"].to_numpy() == modality)
         if not len(rows):
             continue
-        gallery = np.flatnonzero(frame["modality"].to_numpy() == other)
+        gallery = frame["modality"].to_numpy() == other
+        if match_corpora:
+            gallery &= frame["corpus"].isin(list(match_corpora)).to_numpy()
+        gallery = np.flatnonzero(gallery)
         block = frame.iloc[rows]
         if not len(gallery):
             parts.append(block.assign(match_id=None, match_score=np.nan, match_rank=np.nan))
@@ -107,7 +112,8 @@ def predictions_frame(embeddings: Any, meta: pd.DataFrame | None = None, *, matc
 
 def predict(checkpoint: str | os.PathLike[str], dataset_dir: str | os.PathLike[str], out: str | os.PathLike[str],
             *, splits: Sequence[str] | None = None, fold: int | None = None,
-            features: str | os.PathLike[str] | None = None, match_k: int = 1, batch_size: int = 64,
+            features: str | os.PathLike[str] | None = None, match_k: int = 1,
+            match_corpora: Sequence[str] | None = None, batch_size: int = 64,
             device: str = "auto", cache_dir: str | None = None,
             progress: bool = True, log: Callable[[str], None] | None = None) -> PredictResult:
     """Embed the labelled items of ``dataset_dir`` with ``checkpoint`` and write their predictions to ``out``.
@@ -130,6 +136,8 @@ def predict(checkpoint: str | os.PathLike[str], dataset_dir: str | os.PathLike[s
         Features table for descriptor/hybrid towers (default: ``features.parquet`` in or beside the dataset).
     match_k : int
         Nearest items of the other modality per item (0: no match columns).
+    match_corpora : sequence of str, optional
+        Match only against items of these corpora (default: every predicted item of the other modality).
     cache_dir : str, optional
         The preprocessed-input cache (default: the checkpoint's ``data.cache_dir``).
 
@@ -183,13 +191,14 @@ def predict(checkpoint: str | os.PathLike[str], dataset_dir: str | os.PathLike[s
     emb = embed_dataset(model, items, batch_size=batch_size, device=device, progress=progress,
                         description="predicting")
     meta = items.frame.set_index("id")
-    table = predictions_frame(emb, meta, match_k=match_k)
+    table = predictions_frame(emb, meta, match_k=match_k, match_corpora=match_corpora)
     provenance = {"kind": "predictions", "checkpoint": str(Path(checkpoint).resolve()),
                   "checkpoint_id": checkpoint_id(checkpoint), "epoch": ckpt.get("epoch"),
                   "model": ckpt["config"].get("model", {}).get("name"), "seed": ckpt["config"].get("seed"),
                   "trained_on_data_version": ckpt.get("data_version"), "dataset": str(Path(dataset_dir).resolve()),
                   "data_version": getattr(info, "data_version", None), "splits": chosen, "fold": fold,
                   "features": str(features_path) if features_path else None, "match_k": int(match_k),
+                  "match_corpora": list(match_corpora) if match_corpora else None,
                   "items": int(len(emb)), "failed": [list(f) for f in emb.failed], "notes": list(items.notes),
                   "packages": package_versions()}
     out.parent.mkdir(parents=True, exist_ok=True)
