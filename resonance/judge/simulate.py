@@ -273,12 +273,14 @@ async def _http_rater(client: Any, base: str, token: str, person: SimulatedRater
                 await asyncio.sleep(0.2)
         return None
 
-    state = await call("POST", f"{api}/consent", json={"alias": "sim"})
-    while state is not None and time.monotonic() < deadline:
-        state = await call("GET", f"{api}/state")
-        if state is None:
-            return
-        body = state.json()
+    await call("POST", f"{api}/consent", json={"alias": "sim"})
+    body = None
+    while time.monotonic() < deadline:
+        if body is None:  # after a refusal or an error; otherwise the answer's reply holds the next trial
+            state = await call("GET", f"{api}/state")
+            if state is None:
+                return
+            body = state.json()
         trial = body.get("trial")
         if body.get("stage") == "done" or trial is None:
             return
@@ -288,6 +290,7 @@ async def _http_rater(client: Any, base: str, token: str, person: SimulatedRater
             return
         if ended.status_code != 200:
             stats["refused_ended"] += 1
+            body = None
             continue
         sound = trial["sound"].rsplit("/", 1)[-1]
         images = [u.rsplit("/", 1)[-1] for u in trial.get("images", [])]
@@ -297,8 +300,10 @@ async def _http_rater(client: Any, base: str, token: str, person: SimulatedRater
             return
         if reply.status_code == 200:
             acknowledged.append((token, trial["uid"], int(given["response"])))
+            body = reply.json()
         else:
             stats[f"refused_{reply.status_code}"] = stats.get(f"refused_{reply.status_code}", 0) + 1
+            body = None
 
 
 async def _simulate_http(base: str, tokens: Sequence[str], study: dict[str, Any], model: RaterModel,

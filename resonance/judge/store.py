@@ -15,6 +15,10 @@ The rules every answer passes (:meth:`Store.answer`, raising :class:`Refused` wi
 * it is the rater's current trial, the first one without an answer (409: answered already, or not yet due);
 * its sound played to its end: the client reported ``ended`` (:meth:`Store.mark_ended`) no sooner than the
   clip's duration after the trial was first served (409);
+
+Answers are committed with ``synchronous=FULL`` (on disk before the reply); the served/ended marks through
+a second connection with ``synchronous=NORMAL`` (they survive a killed server; a power cut may cost a mark,
+so the rater replays the sound), which keeps one disk sync per trial.
 * the values are in range: rating 1-7, choice 0-1, headphone 1-3, felt valence/arousal 1-9 or absent,
   response time 0-1 h or absent (422).
 
@@ -104,6 +108,11 @@ class Store:
         # simulated raters) survives a killed process, not a power cut, and does not sync every commit.
         self._db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
         self._db.execute("PRAGMA foreign_keys=ON")
+        # served/ended marks go through a second connection that does not sync each commit: losing one
+        # to a power cut only makes a rater replay a sound; the next answer's FULL commit syncs them too
+        self._marks = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
+        self._marks.row_factory = sqlite3.Row
+        self._marks.execute("PRAGMA synchronous=NORMAL")
 
     @classmethod
     def create(cls, path: str | os.PathLike[str], study: dict[str, Any]) -> Store:
@@ -118,6 +127,7 @@ class Store:
         return store
 
     def close(self) -> None:
+        self._marks.close()
         self._db.close()
 
     # -- raters -------------------------------------------------------------------------------------
@@ -182,8 +192,8 @@ class Store:
         trial = dict(row)
         if trial["served_at"] is None:
             trial["served_at"] = time.time() if now is None else now
-            db.execute("UPDATE schedule SET served_at = ? WHERE uid = ? AND served_at IS NULL",
-                       (trial["served_at"], trial["uid"]))
+            self._marks.execute("UPDATE schedule SET served_at = ? WHERE uid = ? AND served_at IS NULL",
+                                (trial["served_at"], trial["uid"]))
         return trial
 
     def _own(self, rater_id: int, uid: str) -> sqlite3.Row:
@@ -202,7 +212,7 @@ class Store:
         if now - row["served_at"] < row["duration_s"] - PLAY_SLACK_S:
             raise Refused(409, f"the sound lasts {row['duration_s']:.2f} s; it cannot have ended "
                           f"{now - row['served_at']:.2f} s after the trial was shown")
-        self._db.execute("UPDATE schedule SET ended_at = COALESCE(ended_at, ?) WHERE uid = ?", (now, row["uid"]))
+        self._marks.execute("UPDATE schedule SET ended_at = COALESCE(ended_at, ?) WHERE uid = ?", (now, row["uid"]))
 
     @staticmethod
     def _optional_int(value: Any, low: int, high: int, name: str) -> int | None:
