@@ -322,7 +322,8 @@ def _html(result: dict[str, Any], plots: dict[str, str]) -> str:
                         f"{_fmt(r['afc_by_emotion'].get(emotion, {'note': 'no 2AFC trial'}))}</td>"
                         for r in result["agreement"].values() if "skipped" not in r)
         emotion_rows.append(f"<tr><th>{html.escape(emotion)}</th>{cells}</tr>")
-    n_sys = sum("skipped" not in r for r in result["agreement"].values())
+    header = "".join(f"<th>{s} Spearman</th><th>{s} 2AFC</th>" for s, r in result["agreement"].items()
+                     if "skipped" not in r)
     excl = result["exclusions"]
     excl_rows = "".join(f"<tr><td>{r.rater}</td><td>{html.escape(str(r.alias or ''))}</td><td>{r.answered}/"
                         f"{r.scheduled}</td><td>{r.headphone_correct}</td><td>{r.catch_correct}</td>"
@@ -350,7 +351,7 @@ below {CATCH_MIN_SHARE:.0%}; repeats differing by more than {REPEAT_MAX_MAD} poi
 <h2>Model and baseline against people</h2>
 <table><tr><th>system</th><th>Spearman (score vs mean rating), 95% CI</th><th>2AFC agreement, 95% CI, binomial p</th>
 <th>2AFC by model confidence</th></tr>{''.join(rows)}</table>
-<h3>Per emotion of the sound</h3><table><tr><th>emotion</th>{'<th>Spearman</th><th>2AFC</th>' * n_sys}</tr>
+<h3>Per emotion of the sound</h3><table><tr><th>emotion</th>{header}</tr>
 {''.join(emotion_rows)}</table>
 {images}
 </body></html>

@@ -25,12 +25,14 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -117,8 +119,17 @@ def create_app(folder: str | os.PathLike[str]) -> Starlette:
         finally:
             holder.pop("store").close()
 
-    def rater_of(request: Request) -> dict[str, Any] | None:
-        token = request.path_params["token"]
+    lock = threading.Lock()
+
+    async def locked(fn: Any, *args: Any) -> Any:
+        """Run the store work ``fn`` in a worker thread, one at a time: the event loop keeps parsing other
+        requests while a commit waits for the disk."""
+        def run() -> Any:
+            with lock:
+                return fn(*args)
+        return await run_in_threadpool(run)
+
+    def lookup(token: str) -> dict[str, Any] | None:
         if not TOKEN.fullmatch(token):
             return None
         return holder["store"].rater(token)
@@ -154,7 +165,7 @@ def create_app(folder: str | os.PathLike[str]) -> Starlette:
         return PlainTextResponse("ok", headers=_HEADERS)
 
     async def rater_page(request: Request) -> Response:
-        if rater_of(request) is None:
+        if await locked(lookup, request.path_params["token"]) is None:
             return PlainTextResponse("This link is not valid.", status_code=404, headers=_HEADERS)
         return Response(page, media_type="text/html; charset=utf-8", headers={**_HEADERS, "Cache-Control": "no-store"})
 
@@ -166,45 +177,56 @@ def create_app(folder: str | os.PathLike[str]) -> Starlette:
 
     async def media_file(request: Request) -> Response:
         mid = request.path_params["mid"]
-        if rater_of(request) is None or not MEDIA_ID.fullmatch(mid) or mid not in media:
+        if not MEDIA_ID.fullmatch(mid) or mid not in media or \
+                await locked(lookup, request.path_params["token"]) is None:
             return PlainTextResponse("not found", status_code=404, headers=_HEADERS)
         path, content_type = media[mid]
         return FileResponse(path, media_type=content_type, headers={**_HEADERS, "Cache-Control": "private"})
 
     async def api_state(request: Request) -> Response:
-        rater = rater_of(request)
-        if rater is None:
-            return _error(404, "unknown link")
-        return reply(state(rater, request.path_params["token"]))
+        token = request.path_params["token"]
+
+        def work() -> dict[str, Any] | None:
+            rater = lookup(token)
+            return None if rater is None else state(rater, token)
+
+        payload = await locked(work)
+        return _error(404, "unknown link") if payload is None else reply(payload)
 
     def post(name: str):
-        async def endpoint(request: Request) -> Response:
-            rater = rater_of(request)
+        def work(token: str, body: dict[str, Any]) -> dict[str, Any] | None:
+            rater = lookup(token)
             if rater is None:
-                return _error(404, "unknown link")
+                return None
+            store = holder["store"]
+            if name == "consent":
+                alias = body.get("alias")
+                if alias is not None and not isinstance(alias, str):
+                    raise Refused(422, "the alias must be text")
+                store.consent(rater["id"], alias)
+                return state(store.rater(token), token)
+            uid = body.get("uid")
+            if not isinstance(uid, str) or not TOKEN.fullmatch(uid):
+                raise Refused(422, "uid must be the trial's id")
+            if rater["consented_at"] is None:
+                raise Refused(409, "consent first")
+            if name == "ended":
+                store.mark_ended(rater["id"], uid)
+                return {"ok": True}
+            store.answer(rater["id"], uid, body.get("response"), valence=body.get("valence"),
+                         arousal=body.get("arousal"), client_rt_ms=body.get("rt_ms"))
+            return state(rater, token)
+
+        async def endpoint(request: Request) -> Response:
+            token = request.path_params["token"]
             try:
+                if not TOKEN.fullmatch(token):
+                    return _error(404, "unknown link")
                 body = await _json_body(request, _KEYS[name])
-                store = holder["store"]
-                if name == "consent":
-                    alias = body.get("alias")
-                    if alias is not None and not isinstance(alias, str):
-                        raise Refused(422, "the alias must be text")
-                    store.consent(rater["id"], alias)
-                    rater = store.rater(request.path_params["token"])
-                else:
-                    uid = body.get("uid")
-                    if not isinstance(uid, str) or not TOKEN.fullmatch(uid):
-                        raise Refused(422, "uid must be the trial's id")
-                    if rater["consented_at"] is None:
-                        raise Refused(409, "consent first")
-                    if name == "ended":
-                        store.mark_ended(rater["id"], uid)
-                        return reply({"ok": True})
-                    store.answer(rater["id"], uid, body.get("response"), valence=body.get("valence"),
-                                 arousal=body.get("arousal"), client_rt_ms=body.get("rt_ms"))
+                payload = await locked(work, token, body)
             except (_BadBody, Refused) as error:
                 return _error(error.status, str(error))
-            return reply(state(rater, request.path_params["token"]))
+            return _error(404, "unknown link") if payload is None else reply(payload)
         return endpoint
 
     routes = [
