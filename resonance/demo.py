@@ -118,5 +118,8 @@ def _model_stages(config: DemoConfig, dataset_dir: Path, features_file: Path,
     for row in found.hits.itertuples(index=False):
         log(f"      {row.rank:2d}  {row.score:+.3f}  {row.id}  {row.label}")
     log(f"    -> {sheet}")
+    from attribution import demo_report  # issue 14: what carries the probe model's alignment, per emotion
+
+    attribution_dir = demo_report(checkpoint, dataset_dir, config.out / "attribution", features=features_file, log=log)
     return {"run": run_dir, "checkpoint": checkpoint, "evaluation": report_dir, "map": map_dir,
-            "index": index_dir, "match": sheet}
+            "index": index_dir, "match": sheet, "attribution": attribution_dir}
