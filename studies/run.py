@@ -23,7 +23,9 @@ at the study's power:
 
   - **replicated**: not significant, the interval lies within +/- |reference| and MDE < |reference|;
   - **not replicated**: significant;
-  - **inconclusive**: anything else.
+  - **inconclusive**: anything else; and a partial correlation (``kind = "partial"``) whose zero-order
+    correlation is itself not significant (p >= alpha) is "inconclusive: no zero-order association to
+    remove" - there was no association for the covariates to explain.
 """
 
 from __future__ import annotations
@@ -46,6 +48,9 @@ from studies.spec import Hypothesis, Study
 __all__ = ["StudyResult", "assemble", "load_inputs", "run_and_report", "run_study", "verdict"]
 
 NO_MODEL = "inconclusive: no model output given"
+#: A partial correlation expected to vanish ("partialling out X removes it") whose zero-order
+#: association is itself not significant (p >= alpha): there was nothing to remove.
+NO_ASSOCIATION = "inconclusive: no zero-order association to remove"
 
 
 @dataclass
@@ -368,6 +373,8 @@ def run_study(study: Study, frame: pd.DataFrame, *, predictions_given: bool | No
             rows.append({**row, "estimate": fit.estimate, "se": fit.se, "ci_low": fit.ci_low, "ci_high": fit.ci_high,
                          "p": fit.p, "n": fit.n, "n_groups": fit.n_groups, "groups": groups, "method": fit.method,
                          "converged": fit.converged, "warnings": " | ".join(fit.warnings), "note": fit.note,
+                         "zero_order_r": fit.zero_order[0] if fit.zero_order else math.nan,
+                         "zero_order_p": fit.zero_order[1] if fit.zero_order else math.nan,
                          "mde": (stats.mde_correlation(fit.n, len(hypothesis.covariates), alpha=0.05,
                                                        power=study.power) if hypothesis.kind == "partial" else
                                  stats.mde_coefficient(fit.se, alpha=0.05, power=study.power)),
@@ -436,6 +443,10 @@ def _correct(results: pd.DataFrame, anova: pd.DataFrame, alpha: float) -> None:
         published = row.published if row.published is not None and np.isfinite(row.published) else None
         reference = abs(published) if published is not None else row.sesoi
         usable = row.converged is not False
+        if row.kind == "partial" and row.expected == "0" and not (
+                getattr(row, "zero_order_p", math.nan) < alpha):  # nothing to remove: "removes it" is untested
+            verdicts.append(NO_ASSOCIATION)
+            continue
         verdicts.append(verdict(row.estimate, row.ci_low, row.ci_high, significant, row.expected, published, row.mde,
                                 reference, usable=usable))
     results["verdict"] = verdicts

@@ -38,6 +38,7 @@ class Fit:
     converged: bool | None = None
     warnings: list[str] = field(default_factory=list)
     note: str = ""
+    zero_order: tuple[float, float] | None = None  # partial correlations: the zero-order (r, p)
 
 
 def standardize(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
@@ -287,8 +288,9 @@ def partial_corr(data: pd.DataFrame, x: str, y: str, covariates: Sequence[str], 
     fit.se = 1 / math.sqrt(max(1, n - 3 - k))  # Fisher-z scale
     fit.ci_low, fit.ci_high = bootstrap_ci(lambda a, b, *c: _partial_r(a, b, np.column_stack(c)),
                                            [xs, ys, *cs.T], n_resamples=n_resamples, seed=seed)
-    zero = float(np.corrcoef(xs, ys)[0, 1])
-    fit.note = f"zero-order r = {zero:.3f}"
+    zero = stats.pearsonr(xs, ys)
+    fit.zero_order = (float(zero.statistic), float(zero.pvalue))
+    fit.note = f"zero-order r = {fit.zero_order[0]:.3f} (p = {fit.zero_order[1]:.2g})"
     fit.converged = True
     return fit
 

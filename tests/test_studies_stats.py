@@ -175,3 +175,23 @@ def test_study_fdr_at_most_nominal_over_repeated_null_and_real_studies():
     print(f"mean FDP {np.mean(proportions):.4f}, power {np.mean(power):.3f}")
     assert np.mean(proportions) <= 0.05
     assert np.mean(power) > 0.6
+
+
+def test_partialling_out_is_only_credited_when_there_was_an_association():
+    """Expected "0" after partialling out: a mediated association that vanishes is judged by the rule,
+    but with no zero-order association at all there is nothing to remove and the verdict says so."""
+    rng = np.random.default_rng(12)
+    n = 600
+    mediator = rng.normal(size=n)
+    frame = pd.DataFrame({"id": np.arange(n), "corpus": "sim", "group": "g", "m": mediator,
+                          "x": mediator + rng.normal(0, 0.7, n), "y": mediator + rng.normal(0, 0.7, n),
+                          "u": rng.normal(size=n)})
+    body = ('\n[[hypotheses]]\nid = "{}"\nkind = "partial"\nformula = "{}"\ncovariates = ["m"]\n'
+            'expected = "0"\nsesoi = 0.15\n')
+    study = parse_study(HEAD + body.format("mediated", "y ~ x") + body.format("unrelated", "u ~ x"))
+    rows = run_study(study, frame).results.set_index("hypothesis")
+    assert rows.loc["mediated", "zero_order_p"] < 1e-10 and abs(rows.loc["mediated", "estimate"]) < 0.1
+    assert rows.loc["mediated", "verdict"] == "replicated"
+    assert rows.loc["unrelated", "zero_order_p"] > 0.05
+    assert rows.loc["unrelated", "verdict"] == "inconclusive: no zero-order association to remove"
+
