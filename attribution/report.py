@@ -212,7 +212,8 @@ def _modality_section(ctx: _Context, emotion: str, m: str, figures: dict[str, st
         sub = rows[:min(len(rows), ctx.s["max_items"], ctx.s["chunk"])]
         parts = {m: t.parts(sub, m)}
         ig = integrated_gradients(ctx.model, target, parts, n_steps=ctx.s["n_steps"])
-        di = deletion_insertion(ctx.model, target, parts, ig, n_boot=200, seed=ctx.s["seed"])
+        di = deletion_insertion(ctx.model, target, parts, ig, n_boot=200, seed=ctx.s["seed"],
+                                n_random=ctx.s["n_random"], n_points=ctx.s["n_points"])
         entry["deletion"] = di
         figures[f"deletion_{m}"] = pages.curves(di, "descriptors")
     raw_rel.append(_overlays(ctx, emotion, m, target, rows, scores, entry, figures))
@@ -272,7 +273,8 @@ def _sanity(ctx: _Context) -> tuple[dict[str, Any], dict[str, str]]:
                                    seed=s["seed"], blocks=randomisation_blocks(ctx.model))
     result = kept[0]
     floor = _random_floor(ctx.model, explain, s["seed"])
-    di = deletion_insertion(ctx.model, alignment(), parts, result, field=field, n_boot=1000, seed=s["seed"])
+    di = deletion_insertion(ctx.model, alignment(), parts, result, field=field, n_boot=1000, seed=s["seed"],
+                            n_random=s["n_random"], n_points=s["n_points"])
     faith = faithfulness_correlation(ctx.model, alignment(), parts, result, field=field, seed=s["seed"])
     what = (f"IG of s(image, sound) over the {field} of {k} random test pairs, {steps} steps "
             f"({'train-mean baseline' if field == 'descriptors' else 'blurred image / silence baseline'}); "
@@ -319,7 +321,8 @@ def _resumed(path: Path, settings: dict[str, Any]) -> dict[str, Any] | None:
 def attribution_report(model: Any, items: Sequence[dict[str, Any]], out: str | Path, *,
                        emotions: Sequence[str] | None = None, n_pairs: int = 2000, n_steps: int = DEFAULT_STEPS,
                        overlay_steps: int = 32, n_overlays: int = 3, max_items: int = 200, chunk: int = 64,
-                       n_sanity: int = 64, seed: int = 0, progress: bool = True,
+                       n_sanity: int = 64, n_random: int = 10, n_points: int = 11, seed: int = 0,
+                       progress: bool = True,
                        names: Mapping[str, Sequence[str]] | None = None,
                        transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
                        raw_image: Callable[[int], Any] | None = None, model_name: str = "",
@@ -328,7 +331,9 @@ def attribution_report(model: Any, items: Sequence[dict[str, Any]], out: str | P
 
     ``n_steps`` is the IG/integrated-Jacobian quadrature on descriptors; ``overlay_steps`` that of the
     raw-input maps (``n_overlays`` per emotion and modality); ``max_items`` bounds the pairs of the pair
-    matrix and the items of the deletion curves; ``chunk`` the items read at once. ``names`` are the
+    matrix and the items of the deletion curves; ``chunk`` the items read at once; ``n_sanity`` the random
+    pairs of the sanity page (0: no sanity page); ``n_random`` and ``n_points`` the random orders and the
+    points of every deletion / insertion curve. ``names`` are the
     descriptor columns (default: the model's descriptor towers'); ``transform`` is applied to every item
     read; ``raw_image(row)`` gives the pixels of an image row when the items carry cached features.
 
@@ -349,7 +354,8 @@ def attribution_report(model: Any, items: Sequence[dict[str, Any]], out: str | P
             raise ParameterError(f"the data has no {m} items; an alignment report needs paintings and sounds")
     out = Path(out)
     settings = {"format": REPORT_FORMAT, "n_pairs": n_pairs, "n_steps": n_steps, "overlay_steps": overlay_steps,
-                "n_overlays": n_overlays, "max_items": max_items, "chunk": chunk, "n_sanity": n_sanity, "seed": seed,
+                "n_overlays": n_overlays, "max_items": max_items, "chunk": chunk, "n_sanity": n_sanity,
+                "n_random": n_random, "n_points": n_points, "seed": seed,
                 "n_items": len(table.ids), "items_digest": _digest(table.ids)}
     ctx = _Context(model, table, settings, raw_image)
     (out / "emotions").mkdir(parents=True, exist_ok=True)
@@ -358,7 +364,7 @@ def attribution_report(model: Any, items: Sequence[dict[str, Any]], out: str | P
                          table.descriptors["audio"], n_pairs, seed)
     surrogate = shap_surrogate({"image": pairs["image"], "audio": pairs["audio"]}, pairs["score"], table.names,
                                seed=seed, max_explain=300)
-    sanity = _resumed(out / "sanity.json", settings)
+    sanity = _resumed(out / "sanity.json", settings) if n_sanity else {}
     if sanity is None:
         sanity, figures = _sanity(ctx)
         sanity["settings"] = settings
