@@ -30,7 +30,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("resonance.data",),
     ("handcrafted",),
     ("resonance.models", "resonance.train", "resonance.evaluate"),
-    ("attribution", "studies", "judge"),
+    ("attribution", "studies", "resonance.judge"),
     ("resonance.demo",),
     ("resonance.cli",),
 )
@@ -129,11 +129,20 @@ def test_no_module_imports_a_higher_layer():
     assert not broken, "\n".join(broken)
 
 
+def _top(module: str) -> str:
+    return "resonance.judge" if module.startswith("resonance.judge") else module.split(".")[0]
+
+
 def test_studies_level_packages_are_independent():
-    tops = {"attribution", "studies", "judge"}
+    tops = {"attribution", "studies", "resonance.judge"}
     broken = [f"{m} imports {t} (line {n})" for m, imports in GRAPH.items() for t, n in imports
-              if m.split(".")[0] in tops and t.split(".")[0] in tops and t.split(".")[0] != m.split(".")[0]]
+              if _top(m) in tops and _top(t) in tops and _top(t) != _top(m)]
     assert not broken, "\n".join(broken)
+
+
+def test_only_the_judge_cli_imports_the_web_app():
+    importers = sorted(m for m, imports in GRAPH.items() for t, _ in imports if t == "resonance.judge.web")
+    assert importers == ["resonance.cli.judge"], importers
 
 
 def test_no_torch_below_the_models():
