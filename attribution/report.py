@@ -284,6 +284,7 @@ def _sanity(ctx: _Context) -> tuple[dict[str, Any], dict[str, str]]:
               "completeness": _completeness(result.relative_delta), "randomisation": rows, "deletion": di,
               "faithfulness": faith, "randomised_spearman_final": rows[-1]["spearman_abs"] if rows else None,
               "randomised_spearman_signed_final": rows[-1]["spearman_signed"] if rows else None,
+              "randomised_spearman_importance_final": rows[-1].get("spearman_importance") if rows else None,
               "random_vs_random_spearman_abs": floor}
     figures = {"deletion": pages.curves(di, field), "completeness": pages.hist(result.relative_delta,
                                                                                "IG |delta| / |s - s(baseline)|")}

@@ -185,12 +185,12 @@ def sanity_page(sanity: dict[str, Any], figures: dict[str, str]) -> str:
     c = sanity.get("completeness")
     parts.append(_completeness(c, figures.get("completeness"), "completeness (default n_steps)"))
     rows = "".join(f"<tr><td>{esc(r['layer'])}</td><td>{r['spearman_abs']:.3f}</td><td>{r['spearman_signed']:.3f}</td>"
-                   "</tr>" for r in sanity["randomisation"])
+                   f"<td>{r.get('spearman_importance', float('nan')):.3f}</td></tr>" for r in sanity["randomisation"])
     parts.append("<h2>Cascading model-parameter randomisation</h2><p>Spearman rank correlation of IG with the "
                  "trained model's after re-initialising these blocks, cumulatively from the top; two independently "
                  f"re-initialised models correlate {sanity['random_vs_random_spearman_abs']:.3f} in |IG| (the floor "
                  "that the input differences shared by every model set)</p><table><tr><th>block</th><th>|IG|</th>"
-                 f"<th>signed IG</th></tr>{rows}</table>")
+                 f"<th>signed IG</th><th>feature ranking (mean |IG|)</th></tr>{rows}</table>")
     parts.append("<h2>Deletion and insertion</h2>")
     if "deletion" in figures:
         parts.append(f"<img src='{figures['deletion']}'>")
@@ -221,7 +221,9 @@ def index_page(report: dict[str, Any]) -> str:
     if dele is not None:
         sanity_line = (f"<p><a href='sanity.html'>sanity checks</a>: fully re-initialised model Spearman "
                        f"{last.get('spearman_signed', float('nan')):.3f} (signed IG), "
-                       f"{last.get('spearman_abs', float('nan')):.3f} (|IG|); deletion AUC gap {dele['auc_gap']:.3f} "
+                       f"{last.get('spearman_abs', float('nan')):.3f} (|IG|), "
+                       f"{last.get('spearman_importance', float('nan')):.3f} (feature ranking); "
+                       f"deletion AUC gap {dele['auc_gap']:.3f} "
                        f"[{dele['auc_gap_ci'][0]:.3f}, "
                        f"{dele['auc_gap_ci'][1]:.3f}]</p>")
     body = (f"<h1>Attribution report</h1><p>{esc(report['model'])}; {report['settings']['n_items']} items; "

@@ -60,11 +60,15 @@ def cascading_randomisation(model: Any, explain: Callable[[Any], np.ndarray], *,
     ``explain`` returns the attributions as an array (any shape; flattened). ``absolute`` compares |a|
     (the common choice: the sign may flip with a re-initialised head). Returns one row per step:
     ``{"layer", "spearman", "spearman_abs", "spearman_signed"}`` (both are measured; ``spearman`` is the
-    one ``absolute`` chooses); the model itself is not modified. ``blocks`` (name prefixes, e.g.
+    one ``absolute`` chooses) and, when ``explain`` returns (examples, ...) arrays, ``spearman_importance``:
+    the rank correlation of the features' mean |attribution| over the examples (the ranking a report
+    shows); the model itself is not modified. ``blocks`` (name prefixes, e.g.
     :func:`randomisation_blocks`) re-initialise every layer under a prefix in one step instead of one
     layer per step.
     """
-    reference = np.ravel(explain(model))
+    first = np.asarray(explain(model))
+    reference = np.ravel(first)
+    importance = np.abs(first).reshape(len(first), -1).mean(0) if first.ndim >= 2 else None
     work = copy.deepcopy(model)
     torch.manual_seed(seed)
     rows = []
@@ -74,11 +78,14 @@ def cascading_randomisation(model: Any, explain: Callable[[Any], np.ndarray], *,
     for name, group in zip(layers if blocks is None else blocks, steps, strict=True):
         for layer in group:
             work.get_submodule(layer).reset_parameters()
-        a = np.ravel(explain(work))
+        out = np.asarray(explain(work))
+        a = np.ravel(out)
         rho = {k: spearmanr(f(reference), f(a)).statistic for k, f in (("abs", np.abs), ("signed", np.asarray))}
+        if importance is not None:
+            rho["importance"] = spearmanr(importance, np.abs(out).reshape(len(out), -1).mean(0)).statistic
         rho = {k: float(v) if np.isfinite(v) else 0.0 for k, v in rho.items()}
-        rows.append({"layer": name, "spearman": rho["abs" if absolute else "signed"], "spearman_abs": rho["abs"],
-                     "spearman_signed": rho["signed"]})
+        rows.append({"layer": name, "spearman": rho["abs" if absolute else "signed"],
+                     **{f"spearman_{k}": v for k, v in rho.items()}})
     return rows
 
 

@@ -65,3 +65,22 @@ def test_grouping_sums_to_the_total_attribution():
     for x, y in (("mel_low", ("mel_mid", "mel_high")), ("onset", ("steady",)), ("harmonic", ("percussive",)),
                  ("voiced", ("unvoiced",))):
         np.testing.assert_allclose(ga[x] + sum(ga[k] for k in y), am.sum((1, 2, 3)), atol=1e-9)
+
+
+def test_streamed_ig_matches_one_pass_and_keeps_only_summaries(planted):
+    from attribution import alignment, integrated_gradients, streamed_integrated_gradients
+    from resonance.train.data import collate
+
+    model, test = planted
+    imgs = [it for it in test if it["modality"] == "image"][:40]
+    auds = [it for it in test if it["modality"] == "audio"][:40]
+    whole = integrated_gradients(model, alignment(), {"image": collate(imgs)["image"], "audio": collate(auds)["audio"]},
+                                 n_steps=16)
+    chunks = ({"image": collate(imgs[s:s + 16])["image"], "audio": collate(auds[s:s + 16])["audio"]}
+              for s in range(0, 40, 16))
+    streamed = streamed_integrated_gradients(model, alignment(), chunks, n_steps=16)
+    assert streamed.n == 40 and not streamed.kept
+    for m in ("image", "audio"):
+        np.testing.assert_allclose(streamed.mean_abs(m), whole.mean_abs(m), rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(np.concatenate(streamed.delta), whole.delta, atol=1e-6)
+    assert streamed.top("image", 1)[0][0] == PLANTED[0]
