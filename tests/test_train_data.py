@@ -293,3 +293,22 @@ def test_frozen_image_tower_gets_cached_backbone_features(probe_dataset, tmp_pat
     expected = tower.embed_backbone(pixels[images[0]]["input"][None])[0]
     torch.testing.assert_close(again.train[images[0]]["input"], expected, rtol=1e-4, atol=1e-4)
     assert tower({"input": again.train[images[0]]["input"][None]}).shape == (1, 1280)
+
+
+def test_descriptor_towers_read_no_media(probe_dataset, tmp_path, monkeypatch):
+    """A descriptor-only tower consumes the features table alone: its items carry an empty input and no
+    epoch decodes or reads a file (the table is stubbed here; its reading is tested above)."""
+    from resonance.train.data import collate
+
+    counts = CountingLoaders(monkeypatch)
+    monkeypatch.setattr(ManifestDataset, "_read_table",
+                        lambda self, data, modality, names, rows: np.zeros((len(rows), len(names)), np.float32))
+    config = manifest_config(probe_dataset, tmp_path / "cache", 'model.audio.kind="descriptor"')
+    train = ManifestDataset(probe_dataset, "train", config)
+    audio = [i for i, m in enumerate(train.index()["modality"]) if m == "audio"]
+    images = [i for i, m in enumerate(train.index()["modality"]) if m == "image"]
+    assert train.needs_input == {"image": True, "audio": False}
+    batch = collate([train[i] for i in audio])
+    assert batch["audio"]["input"].shape == (len(audio), 0) and batch["audio"]["descriptors"].shape[1] > 0
+    assert counts.audio == 0 and train.cache.misses == 0
+    assert train[images[0]]["input"].shape[0] == 3 and counts.images == 1  # the deep image tower still decodes

@@ -98,6 +98,26 @@ def _labels(batch: dict[str, dict[str, torch.Tensor]]) -> dict[str, dict[str, to
     return {m: {"p": part["p"], "va": part["va"]} for m, part in batch.items()}
 
 
+def optimiser_step(net: torch.nn.Module, model: torch.nn.Module, loss_fn: DualEncoderLoss,
+                   batch: dict[str, dict[str, torch.Tensor]], optimizer: torch.optim.Optimizer,
+                   scaler: torch.amp.GradScaler, grad_clip: float, use_amp: bool) -> tuple[dict, dict]:
+    """One training step on a batch already on the device: forward (autocast when ``use_amp``), loss,
+    backward, gradient clipping, optimiser step; returns the model's outputs and the loss terms.
+    ``net`` is the model or its DDP wrapper; ``benchmarks/bench_train.py`` times this same step."""
+    device_type = next(model.parameters()).device.type
+    with torch.autocast(device_type=device_type, dtype=torch.float16, enabled=use_amp):
+        out = net(batch)
+    terms = loss_fn(out, _labels(batch), out["logit_scale"].float())
+    optimizer.zero_grad(set_to_none=True)
+    scaler.scale(terms["loss"]).backward()
+    if grad_clip:
+        scaler.unscale_(optimizer)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    scaler.step(optimizer)
+    scaler.update()
+    return out, terms
+
+
 @torch.no_grad()
 def validate(model: DualEncoder, loss_fn: DualEncoderLoss, dataset: Dataset, config: TrainConfig,
              device: torch.device) -> dict[str, float]:
@@ -283,16 +303,7 @@ def _train(config: TrainConfig, train_set: Dataset | None, val_set: Dataset | No
                             generator=loader_gen, pin_memory=device.type == "cuda")
         for batch in loader:
             batch = move_batch(batch, device)
-            with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=use_amp):
-                out = net(batch)
-            terms = loss_fn(out, _labels(batch), out["logit_scale"].float())
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(terms["loss"]).backward()
-            if config.grad_clip:
-                scaler.unscale_(optimizer)
-                torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-            scaler.step(optimizer)
-            scaler.update()
+            out, terms = optimiser_step(net, model, loss_fn, batch, optimizer, scaler, config.grad_clip, use_amp)
             scheduler.step()
             step += 1
             batch_in_epoch += 1

@@ -183,6 +183,9 @@ class ManifestDataset(Dataset):
                                                          data.window_s, data.window_hop_s, data.long_clip_s),
                           frozen, root, _weights_id() if frozen else "")
         self.cache = InputCache(root)
+        # a descriptor-only tower reads the features table alone: its items carry an empty input, so no
+        # epoch decodes (or even reads from the cache) media that nothing consumes
+        self.needs_input = {m: model is None or getattr(model, m).kind != "descriptor" for m in MODALITIES}
         self._backbone = None
         self._p = self.frame[P_COLUMNS].to_numpy(dtype=np.float64)
         self._p = np.nan_to_num(self._p, nan=0.0)
@@ -299,6 +302,8 @@ class ManifestDataset(Dataset):
         return {"computed": self.cache.misses - misses, "cached": self.cache.hits - hits}
 
     def _input(self, i: int) -> torch.Tensor:
+        if not self.needs_input[self._modality[i]]:
+            return torch.zeros(0)
         if self._modality[i] == "image":
             if self.spec.frozen:
                 return torch.from_numpy(np.asarray(self._image_features(i), dtype=np.float32))
