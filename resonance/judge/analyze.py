@@ -32,6 +32,7 @@ import io
 import json
 import math
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -153,8 +154,10 @@ def _reliability(matrix: np.ndarray, rng: np.random.Generator, n_resamples: int)
     long = pd.DataFrame([(r, i, matrix[r, i]) for r in range(n_r) for i in range(n_i) if np.isfinite(matrix[r, i])],
                         columns=["rater", "item", "rating"])
     try:
-        icc = pingouin.intraclass_corr(data=long, targets="item", raters="rater", ratings="rating",
-                                       nan_policy="omit").set_index("Type")
+        with warnings.catch_warnings():  # pingouin's own pandas deprecations, not ours
+            warnings.simplefilter("ignore")
+            icc = pingouin.intraclass_corr(data=long, targets="item", raters="rater", ratings="rating",
+                                           nan_policy="omit").set_index("Type")
         # two-way random effects, absolute agreement: one rater, and the mean of k raters (pingouin >= 0.6
         # names them ICC(A,1) and ICC(A,k); older versions ICC2 and ICC2k)
         for name, kinds in (("ICC(A,1)", ("ICC(A,1)", "ICC2")), ("ICC(A,k)", ("ICC(A,k)", "ICC2k"))):

@@ -387,6 +387,7 @@ def design_study(checkpoint: str | os.PathLike[str], data: str | os.PathLike[str
     """Design a study from ``checkpoint`` on ``config.split`` of the prepared dataset ``data`` into ``out``.
 
     Refuses an ``out`` that already holds a study (answers would no longer match the design).
+    ``study.json`` is written last, so a folder without it is an interrupted design and is redone.
     """
     from resonance.data.manifest import read_manifest
     from resonance.evaluate.baselines import descriptor_baseline
@@ -400,11 +401,13 @@ def design_study(checkpoint: str | os.PathLike[str], data: str | os.PathLike[str
 
     say = log or (lambda _m: None)
     out = Path(out)
-    if (out / STUDY_FILE).exists() or (out / "judge.sqlite").exists():
+    if (out / STUDY_FILE).exists():
         raise ParameterError(f"{out} already holds a study; pass another --out (a new design would not match "
                              "the answers stored there)")
     if out.exists() and not out.is_dir():
         raise ParameterError(f"--out {out} is a file; pass a folder for the study")
+    for stale in ("judge.sqlite", "judge.sqlite-wal", "judge.sqlite-shm", "links.txt"):
+        (out / stale).unlink(missing_ok=True)  # left by an interrupted design: study.json is written last
     model, ckpt = load_model(checkpoint)
     frame = read_manifest(data)
     train_config = train_config_of(ckpt)
@@ -505,15 +508,15 @@ def design_study(checkpoint: str | os.PathLike[str], data: str | os.PathLike[str
                                 seed=config.seed)
     n_raters = int(config.raters or study["plan"]["recruit"] or max(config.plan_candidates))
     study["schedule"] = "resonance.judge.design.rater_schedule(study, rater index) from config.seed"
-    by_id = study.pop("_by_id")
-    write_text_atomic(out / STUDY_FILE, json.dumps(study, indent=2, ensure_ascii=False) + "\n")
-    study["_by_id"] = by_id
     store = Store.create(out / "judge.sqlite", study)
     try:
         tokens = store.add_raters(study, n_raters)
     finally:
         store.close()
     links = write_links(out, tokens)
+    by_id = study.pop("_by_id")
+    write_text_atomic(out / STUDY_FILE, json.dumps(study, indent=2, ensure_ascii=False) + "\n")  # last: complete
+    study["_by_id"] = by_id
     counts = {k: sum(t["kind"] == k for t in trials) for k in ("rating", "2afc", "catch", "repeat", "headphone")}
     return DesignResult(out, counts, study["plan"], n_raters, links, baseline_note, list(emb.failed))
 
