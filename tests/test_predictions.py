@@ -116,3 +116,36 @@ def test_predict_user_errors_are_one_line(tiny, tmp_path, extra, problem):
     assert not (tmp_path / "p.parquet").exists()
     folder = _run("predict", tiny["checkpoint"], "--data", tiny["dataset"], "--out", tmp_path, *QUIET)
     assert folder.exit_code == 2 and "is a folder" in folder.output
+
+
+def test_predict_fold_keeps_to_what_the_fold_held_out(tiny, tmp_path):
+    """--split test --fold K on a speech corpus: the sounds of fold K's test groups (some of them from the
+    manifest's train split) and the other corpora's manifest test split, nothing else."""
+    import shutil
+
+    from resonance.data.manifest import read_manifest, write_manifest
+    from resonance.train.folds import default_folds
+
+    dataset = tmp_path / "speech"
+    shutil.copytree(tiny["dataset"], dataset)
+    frame = pd.read_parquet(dataset / "manifest.parquet")
+    info = read_manifest(tiny["dataset"], resolve=False).attrs["manifest"]
+    frame.loc[frame["modality"] == "audio", "corpus"] = "ravdess"  # a speech corpus: folded by group
+    write_manifest(frame, dataset / "manifest.parquet", {"data_version": info.data_version,
+                                                         "sample_rate": info.sample_rate, "roots": {}})
+    plan = default_folds(frame, 6)
+    train_groups = set(frame.loc[(frame["modality"] == "audio") & (frame["split"] == "train"), "group"])
+    fold = next(f for f in plan.folds if f.test_groups & train_groups)  # a fold that tests manifest-train items
+    tested = fold.test_groups
+    out = tmp_path / "p.parquet"
+    result = _run("predict", tiny["checkpoint"], "--data", dataset, "--out", out, "--split", "test", "--fold",
+                  fold.index, "--matches", 0, *QUIET)
+    assert result.exit_code == 0, result.output
+    table = pd.read_parquet(out).set_index("id")
+    audio = frame[frame["modality"] == "audio"]
+    expected_audio = set(audio.loc[audio["group"].isin(tested), "id"])
+    assert set(table.index[table["modality"] == "audio"]) == expected_audio
+    assert (audio.set_index("id").loc[sorted(expected_audio), "split"] == "train").any()  # the fold, not the split
+    images = frame[(frame["modality"] == "image") & (frame["split"] == "test")]
+    assert set(table.index[table["modality"] == "image"]) == set(images["id"])
+    assert set(table["split"]) == {"test"}
