@@ -293,3 +293,18 @@ def test_a_rater_in_headless_chromium_plays_answers_leaves_and_resumes(judge_stu
     assert (frame.loc[frame["shown_kind"] == "headphone", "response"].tolist()
             == [heads[study["_by_id"][t]["sound"]] for t in frame.loc[frame["shown_kind"] == "headphone",
                                                                       "trial_id"]])
+
+
+def test_a_study_file_naming_files_outside_its_media_is_refused(judge_study, tmp_path):
+    import json
+
+    from resonance.errors import DatasetError
+
+    folder = copy_study(judge_study["study"], tmp_path / "study")
+    raw = json.loads((folder / "study.json").read_text())
+    mid = next(iter(raw["media"]))
+    for name in ("../study.json", "/etc/passwd", "../../judge.sqlite", "x.sqlite"):
+        raw["media"][mid]["file"] = name
+        (folder / "study.json").write_text(json.dumps(raw))
+        with pytest.raises(DatasetError, match="not one of"):
+            create_app(folder)

@@ -37,6 +37,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from resonance.errors import DatasetError
 from resonance.judge.design import BROWSER_AUDIO, BROWSER_IMAGE, MEDIA_DIR, load_study
 from resonance.judge.store import Refused, Store, open_store
 
@@ -103,8 +104,9 @@ def create_app(folder: str | os.PathLike[str]) -> Starlette:
     media: dict[str, tuple[Path, str]] = {}
     for mid, entry in study["media"].items():
         path = (media_root / entry["file"]).resolve()
-        if path.parent != media_root or not MEDIA_ID.fullmatch(mid):
-            raise ValueError(f"study.json names a media file outside {media_root}: {entry['file']!r}")
+        if path.parent != media_root or not MEDIA_ID.fullmatch(mid) or path.suffix.lower() not in types:
+            raise DatasetError(f"study.json names a media file that is not one of {media_root}'s: "
+                               f"{entry['file']!r}; design the study again")
         media[mid] = (path, types[path.suffix.lower()])
     page = _asset("index.html")
     assets = {name: _asset(name) for name in _ASSETS}
