@@ -90,6 +90,13 @@ class _Context:
         return collate(items)[modality]
 
 
+def _r2(y: np.ndarray, pred: np.ndarray) -> float | None:
+    """Held-out R^2 of the surrogate on the pairs of one emotion (None with fewer than 5)."""
+    if len(y) < 5 or np.var(y) == 0:
+        return None
+    return float(1 - np.mean((y - pred) ** 2) / np.var(y))
+
+
 def _shap_section(ctx: _Context, emotion: str, pairs: dict[str, Any], surrogate: Any,
                   numbers: dict[str, Any], figures: dict[str, str]) -> np.ndarray:
     t, names = ctx.table, ctx.table.names
@@ -99,7 +106,8 @@ def _shap_section(ctx: _Context, emotion: str, pairs: dict[str, Any], surrogate:
            | (t.label[aud_rows[pairs["pairs"][rows, 1]]] == emotion))
     fid = surrogate.extras["fidelity_r2"]
     numbers["shap"] = {"fidelity_r2": fid, "interpretable": surrogate.extras["interpretable"],
-                       "threshold": surrogate.extras["threshold"], "n_pairs": int(sel.sum())}
+                       "threshold": surrogate.extras["threshold"], "n_pairs": int(sel.sum()),
+                       "fidelity_r2_emotion": _r2(pairs["score"][rows][sel], surrogate.score[sel])}
     if sel.any():
         for m in ("image", "audio"):
             v = np.abs(surrogate.attributions[m]["descriptors"][sel]).mean(0)
@@ -118,12 +126,8 @@ def _shap_section(ctx: _Context, emotion: str, pairs: dict[str, Any], surrogate:
 def _pair_section(ctx: _Context, emotion: str, surrogate: Any, sel: np.ndarray, numbers: dict[str, Any],
                   figures: dict[str, str]) -> None:
     t, names = ctx.table, ctx.table.names
-    if all(ctx.descriptor_inputs.values()):
-        ri, ra = t.rows("image", emotion), t.rows("audio", emotion)
-        if not (len(ri) and len(ra)):
-            numbers["pair_matrix"] = {"n_pairs": 0, "skipped": f"no congruent pairs: the data has no "
-                                      f"{'image' if not len(ri) else 'sound'} of {emotion}"}
-            return
+    ri, ra = t.rows("image", emotion), t.rows("audio", emotion)
+    if all(ctx.descriptor_inputs.values()) and len(ri) and len(ra):
         k = min(len(ri), len(ra), ctx.s["max_items"])
         rng = np.random.default_rng(ctx.s["seed"])
         ri, ra = rng.permutation(ri)[:k], rng.permutation(ra)[:k]
@@ -145,7 +149,9 @@ def _pair_section(ctx: _Context, emotion: str, surrogate: Any, sel: np.ndarray, 
         w = sel.astype(np.float64)
         ranking = pair_ranking(surrogate, w)
         k = int(sel.sum())
-        method = "SHAP interaction values of the surrogate (the towers read no descriptors)"
+        why = ("the towers read no descriptors" if not all(ctx.descriptor_inputs.values()) else
+               f"no congruent pairs: the data has no {'image' if not len(ri) else 'sound'} of {emotion}")
+        method = f"SHAP interaction values of the surrogate over the pairs with an item of {emotion} ({why})"
         extra = {"relative_delta_median": float(np.median(np.abs(surrogate.delta))), "relative_delta_max":
                  float(np.max(np.abs(surrogate.delta)))}
     mean = matrix.mean(0)

@@ -131,8 +131,10 @@ def emotion_page(emotion: str, numbers: dict[str, Any], figures: dict[str, str])
              "<a href='../sanity.html'>sanity checks</a></p>"]
     s = numbers["shap"]
     flag = "" if s["interpretable"] else " <span class='flag'>(below the threshold: not interpretable)</span>"
+    fe = s.get("fidelity_r2_emotion")
     parts.append(f"<h2>SHAP on descriptors (surrogate of s(image, sound))</h2><p>surrogate held-out R2 "
-                 f"{s['fidelity_r2']:.3f}{flag}; {s['n_pairs']} explained pairs with an image or sound of "
+                 f"{s['fidelity_r2']:.3f}{flag} (on this emotion's held-out pairs: "
+                 f"{'n/a' if fe is None else f'{fe:.3f}'}); {s['n_pairs']} explained pairs with an image or sound of "
                  f"{esc(emotion)}</p><div class='row'>")
     parts += [f"<img src='{figures[k]}'>" for k in ("shap_bar_image", "shap_bar_audio") if k in figures]
     parts.append("</div>")
@@ -208,12 +210,15 @@ def index_page(report: dict[str, Any]) -> str:
         tops = []
         for m in ("image", "audio"):
             t = page.get(m, {}).get("top_descriptors")
-            tops.append(", ".join(esc(n) for n, *_ in t[:3]) if t else "n/a")
+            shap_top = page["shap"].get(f"{m}_top")
+            tops.append(", ".join(esc(n) for n, *_ in t[:3]) if t else
+                        (", ".join(esc(n) for n, _ in shap_top) + " (SHAP)" if shap_top else "n/a"))
         pm = page["pair_matrix"]
         pair = f"{esc(pm['top_pairs'][0][0])} x {esc(pm['top_pairs'][0][1])} ({100 * pm['top_pairs'][0][2]:.1f} %)" \
             if pm.get("n_pairs") else "n/a"
+        fe = page["shap"].get("fidelity_r2_emotion")
         rows.append(f"<tr><td><a href='emotions/{esc(e)}.html'>{esc(e)}</a></td><td>{tops[0]}</td><td>{tops[1]}</td>"
-                    f"<td>{pair}</td></tr>")
+                    f"<td>{pair}</td><td>{'n/a' if fe is None else f'{fe:.2f}'}</td></tr>")
     san = report.get("sanity", {})
     last = san.get("randomisation", [{}])[-1] if san.get("randomisation") else {}
     dele = san.get("deletion", {}).get("deletion")
@@ -229,6 +234,9 @@ def index_page(report: dict[str, Any]) -> str:
     body = (f"<h1>Attribution report</h1><p>{esc(report['model'])}; {report['settings']['n_items']} items; "
             f"surrogate fidelity R2 {s['fidelity_r2']:.3f}{flag}</p>{sanity_line}"
             "<table><tr><th>emotion</th><th>image: IG top descriptors</th><th>sound: IG top descriptors</th>"
-            f"<th>top image x sound pair</th></tr>{''.join(rows)}</table><p>All numbers: "
+            f"<th>top image x sound pair</th><th>surrogate R2 on its pairs</th></tr>{''.join(rows)}</table>"
+            "<p>IG top descriptors: mean |IG| of the prototype alignment over the emotion's items (SHAP where "
+            "the other modality has no item of the emotion); top pair: integrated Jacobians over congruent pairs, "
+            "else the surrogate's SHAP interactions. All numbers: "
             "<a href='report.json'>report.json</a></p>")
     return document("attribution report", body)
