@@ -108,7 +108,7 @@ def test_predict_one_split_to_csv_with_provenance_beside(tiny, tmp_path):
 
 
 @pytest.mark.parametrize("extra, problem", [(["--split", "nope"], "no split 'nope'"),
-                                            (["--fold", "0"], "fold plan")])
+                                            (["--fold", "0"], "trained on the manifest split")])
 def test_predict_user_errors_are_one_line(tiny, tmp_path, extra, problem):
     result = _run("predict", tiny["checkpoint"], "--data", tiny["dataset"], "--out", tmp_path / "p.parquet",
                   *extra, *QUIET)
@@ -133,14 +133,18 @@ def test_predict_fold_keeps_to_what_the_fold_held_out(tiny, tmp_path):
     frame.loc[frame["modality"] == "audio", "corpus"] = "ravdess"  # a speech corpus: folded by group
     write_manifest(frame, dataset / "manifest.parquet", {"data_version": info.data_version,
                                                          "sample_rate": info.sample_rate, "roots": {}})
+    ckpt = torch.load(tiny["checkpoint"], weights_only=False)
     plan = default_folds(frame, 6)
     train_groups = set(frame.loc[(frame["modality"] == "audio") & (frame["split"] == "train"), "group"])
     fold = next(f for f in plan.folds if f.test_groups & train_groups)  # a fold that tests manifest-train items
     tested = fold.test_groups
+    ckpt["config"]["data"].update(fold=fold.index, folds="")  # as if trained on that fold
+    checkpoint = tmp_path / "fold.pt"
+    torch.save(ckpt, checkpoint)
     out = tmp_path / "p.parquet"
-    result = _run("predict", tiny["checkpoint"], "--data", dataset, "--out", out, "--split", "test", "--fold",
-                  fold.index, "--matches", 0, *QUIET)
-    assert result.exit_code == 0, result.output
+    result = _run("predict", checkpoint, "--data", dataset, "--out", out, "--split", "test", "--matches", 0, *QUIET)
+    assert result.exit_code == 0, result.output  # the checkpoint's own fold by default
+    assert f"note: fold {fold.index} of 6" in result.output
     table = pd.read_parquet(out).set_index("id")
     audio = frame[frame["modality"] == "audio"]
     expected_audio = set(audio.loc[audio["group"].isin(tested), "id"])
@@ -149,3 +153,7 @@ def test_predict_fold_keeps_to_what_the_fold_held_out(tiny, tmp_path):
     images = frame[(frame["modality"] == "image") & (frame["split"] == "test")]
     assert set(table.index[table["modality"] == "image"]) == set(images["id"])
     assert set(table["split"]) == {"test"}
+    other = _run("predict", checkpoint, "--data", dataset, "--out", tmp_path / "q.parquet", "--fold",
+                 (fold.index + 1) % 6, *QUIET)
+    assert other.exit_code == 2 and f"was trained on fold {fold.index}" in other.output
+

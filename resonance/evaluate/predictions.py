@@ -129,9 +129,11 @@ def predict(checkpoint: str | os.PathLike[str], dataset_dir: str | os.PathLike[s
     splits : sequence of str, optional
         The manifest splits to predict (default: every split). Matches are searched among these items.
     fold : int, optional
-        Read the splits as in cross-validation fold ``fold`` (the checkpoint's fold plan: e.g. with
-        ``splits=["test"]`` only the actors that fold held out, beside the non-folded corpora's test split),
-        so that a fold's checkpoint is judged on items it did not train on.
+        Read the splits as in cross-validation fold ``fold`` (e.g. with ``splits=["test"]`` only the actors
+        that fold held out, beside the non-folded corpora's test split), so that a fold's checkpoint is
+        judged on items it did not train on. Default: the fold the checkpoint was trained on, if any; another
+        fold, or a fold for a checkpoint of the manifest split, is refused (as ``resonance evaluate`` does,
+        :func:`resonance.evaluate.protocol.checkpoint_fold`).
     features : path-like, optional
         Features table for descriptor/hybrid towers (default: ``features.parquet`` in or beside the dataset).
     match_k : int
@@ -149,12 +151,11 @@ def predict(checkpoint: str | os.PathLike[str], dataset_dir: str | os.PathLike[s
     from resonance.data.manifest import read_manifest
     from resonance.evaluate.embed import embed_dataset
     from resonance.evaluate.gallery import checkpoint_id
-    from resonance.evaluate.protocol import find_features, train_config_of
+    from resonance.evaluate.protocol import _apply_fold, find_features, train_config_of
     from resonance.io.atomic import write_text_atomic
     from resonance.provenance import package_versions
     from resonance.train.checkpoint import load_model
-    from resonance.train.folds import fold_splits
-    from resonance.train.manifest_data import ManifestDataset, fold_plan
+    from resonance.train.manifest_data import ManifestDataset
 
     out = Path(out)
     if out.is_dir():
@@ -167,12 +168,9 @@ def predict(checkpoint: str | os.PathLike[str], dataset_dir: str | os.PathLike[s
     if "split" not in frame.columns:
         raise DatasetError(f"the manifest of {dataset_dir} has no split column; re-run `resonance data prepare`")
     config = train_config_of(ckpt)
-    if fold is not None:
-        plan = fold_plan(config, frame)
-        if plan is None or not 0 <= int(fold) < len(plan):
-            raise ParameterError(f"--fold {fold}: the checkpoint's fold plan on {dataset_dir} has "
-                                 f"{0 if plan is None else len(plan)} folds")
-        frame = frame.assign(split=fold_splits(frame, plan, plan.folds[int(fold)]).to_numpy())
+    fold, fold_info = _apply_fold(frame, ckpt, config, fold, None, Path(checkpoint))
+    if fold_info is not None:
+        frame = fold_info["frame"]
     present = sorted(set(frame["split"].dropna().astype(str)) - {""})
     chosen = list(splits) if splits else present
     unknown = [s for s in chosen if s not in present]
@@ -184,6 +182,8 @@ def predict(checkpoint: str | os.PathLike[str], dataset_dir: str | os.PathLike[s
                                cache_dir=str(cache_dir) if cache_dir else data.cache_dir)
     config = dataclasses.replace(config, data=data)
     items = ManifestDataset(dataset_dir, chosen, config, frame=frame, evaluation=False)
+    if fold_info is not None:
+        items.notes.append(fold_info["note"])
     if len(items) == 0:
         raise DatasetError(f"splits {chosen} of {dataset_dir} hold no labelled items to predict")
     if log:
