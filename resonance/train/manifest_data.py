@@ -198,6 +198,15 @@ class ManifestDataset(Dataset):
         self._path = self.frame["path"].astype(str).tolist()
         self._desc: dict[int, np.ndarray] = {}
         self._load_descriptors(model, data)
+        # what __getitem__ hands out, as tensors once (a step of a small model is otherwise spent here)
+        self._ids = self.frame["id"].astype(str).tolist()
+        self._p_t = torch.as_tensor(self._p, dtype=torch.float32)
+        self._va_t = torch.as_tensor(self._va, dtype=torch.float32)
+        self._pos = np.zeros(len(self.frame), dtype=np.int64)
+        self._desc_t: dict[str, torch.Tensor] = {}
+        for m, rows in self._rows_by_modality.items():
+            self._pos[rows] = np.arange(len(rows))
+            self._desc_t[m] = torch.from_numpy(np.ascontiguousarray(self._per_modality[m], dtype=np.float32))
 
     # -- descriptors ---------------------------------------------------------------------------------
 
@@ -328,11 +337,9 @@ class ManifestDataset(Dataset):
         if not 0 <= i < len(self):
             raise IndexError(i)
         m = self._modality[i]
-        pos = int(np.searchsorted(self._rows_by_modality[m], i))
-        desc = self._per_modality[m][pos]
-        return {"modality": m, "input": self._input(i), "p": torch.tensor(self._p[i], dtype=torch.float32),
-                "va": torch.tensor(self._va[i], dtype=torch.float32), "descriptors": torch.from_numpy(desc.copy()),
-                "mask": torch.from_numpy(np.isfinite(desc)), "id": str(self.frame["id"].iat[i])}
+        desc = self._desc_t[m][int(self._pos[i])].clone()
+        return {"modality": m, "input": self._input(i), "p": self._p_t[i].clone(), "va": self._va_t[i].clone(),
+                "descriptors": desc, "mask": torch.isfinite(desc), "id": self._ids[i]}
 
     def __repr__(self) -> str:
         counts = {m: len(r) for m, r in self._rows_by_modality.items()}
