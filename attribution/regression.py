@@ -51,13 +51,41 @@ def _z(x: np.ndarray) -> np.ndarray:
     return (x - x.mean(0)) / np.where(sd > 1e-12, sd, 1.0)
 
 
+def collinear_terms(x: np.ndarray, max_vif: float) -> list[int]:
+    """Columns to drop so that every remaining column's variance inflation factor is <= ``max_vif``:
+    constant columns and exact linear combinations (beyond the numerical rank found by pivoted QR) go
+    first, then the largest VIF (the diagonal of the inverse correlation matrix), repeatedly."""
+    from scipy.linalg import qr
+
+    keep = [j for j in range(x.shape[1]) if x[:, j].std() > 1e-12]
+    if keep:
+        z = _z(x[:, keep])
+        _, r, piv = qr(z, mode="economic", pivoting=True)
+        diag = np.abs(np.diag(r))
+        rank = int((diag > 1e-8 * diag.max()).sum())
+        keep = sorted(keep[i] for i in piv[:rank])
+    dropped = [j for j in range(x.shape[1]) if j not in keep]
+    while len(keep) > 1:
+        corr = np.corrcoef(x[:, keep], rowvar=False)
+        vif = np.diag(np.linalg.inv(corr))
+        worst = int(np.argmax(vif))
+        if vif[worst] <= max_vif:
+            break
+        dropped.append(keep.pop(worst))
+    return sorted(dropped)
+
+
 def standardised_regression(blocks: dict[str, np.ndarray], y: np.ndarray, names: dict[str, list[str]], *,
                             outcome: str = "alignment", interactions: bool = False,
-                            groups: np.ndarray | None = None, alpha: float = 0.05) -> RegressionTable:
+                            groups: np.ndarray | None = None, alpha: float = 0.05,
+                            max_vif: float | None = None) -> RegressionTable:
     """Standardised coefficients (with ``1 - alpha`` intervals) of ``y`` on the descriptor ``blocks``.
 
     Rows with an undefined descriptor get that descriptor's mean (standardised value 0); the share of
-    such values is in ``extras["imputed_fraction"]``.
+    such values is in ``extras["imputed_fraction"]``. With ``max_vif``, descriptors that are (nearly)
+    linear combinations of others (e.g. Valdez pleasure of brightness and saturation) are left out first
+    (:func:`collinear_terms`, listed in ``extras["dropped_collinear"]``): their coefficients would
+    otherwise be unidentified (huge, with huge intervals).
     """
     import statsmodels.api as sm
 
@@ -82,6 +110,12 @@ def standardised_regression(blocks: dict[str, np.ndarray], y: np.ndarray, names:
         terms += [f"{modalities[0]}:{i} x {modalities[1]}:{j}" for i in names[modalities[0]]
                   for j in names[modalities[1]]]
     x = np.concatenate(cols, axis=1)
+    dropped: list[str] = []
+    if max_vif is not None:
+        gone = collinear_terms(x, max_vif)
+        dropped = [terms[j] for j in gone]
+        kept = [j for j in range(x.shape[1]) if j not in set(gone)]
+        x, terms = x[:, kept], [terms[j] for j in kept]
     y = _z(np.asarray(y, dtype=np.float64).reshape(-1, 1))[:, 0]
     if len(y) <= x.shape[1] + 2:
         raise ParameterError(f"{len(y)} rows are too few for {x.shape[1]} regression terms: use more items "
@@ -92,13 +126,13 @@ def standardised_regression(blocks: dict[str, np.ndarray], y: np.ndarray, names:
         ci = np.asarray(fit.conf_int(alpha))
         return RegressionTable(outcome, "ols", terms, np.asarray(fit.params)[1:], ci[1:, 0], ci[1:, 1],
                                np.asarray(fit.pvalues)[1:], len(y), float(fit.rsquared),
-                               {"imputed_fraction": imputed / max(total, 1)})
+                               {"imputed_fraction": imputed / max(total, 1), "dropped_collinear": dropped})
     fit = sm.MixedLM(y, design, groups=np.asarray(groups)).fit(reml=True)
     k = x.shape[1] + 1
     ci = np.asarray(fit.conf_int(alpha))[:k]
     return RegressionTable(outcome, "mixedlm (random intercept per group)", terms, np.asarray(fit.fe_params)[1:],
                            ci[1:, 0], ci[1:, 1], np.asarray(fit.pvalues)[1:k], len(y), None,
-                           {"imputed_fraction": imputed / max(total, 1),
+                           {"imputed_fraction": imputed / max(total, 1), "dropped_collinear": dropped,
                             "group_variance": float(np.asarray(fit.cov_re)[0, 0]),
                             "n_groups": int(len(set(np.asarray(groups).tolist())))})
 

@@ -56,6 +56,8 @@ from resonance.errors import ParameterError
 from resonance.io import write_text_atomic
 
 REPORT_FORMAT = 2
+#: The report's regressions leave out descriptors whose variance inflation factor exceeds this.
+MAX_VIF = 10.0
 
 
 def _completeness(rel: np.ndarray) -> dict[str, Any] | None:
@@ -226,8 +228,8 @@ def _modality_section(ctx: _Context, emotion: str, m: str, figures: dict[str, st
     desc = t.descriptors[m]
     for outcome, y in (("model", y_model), ("human", label_probability(t, all_rows, emotion))):
         try:
-            entry[f"regression_{outcome}"] = standardised_regression({m: desc}, y, {m: t.names[m]},
-                                                                     outcome=outcome).to_dict()
+            entry[f"regression_{outcome}"] = standardised_regression({m: desc}, y, {m: t.names[m]}, outcome=outcome,
+                                                                     max_vif=MAX_VIF).to_dict()
         except ParameterError as err:
             entry[f"regression_{outcome}"] = {"skipped": str(err)}
     return entry, desc_rel, raw_rel

@@ -109,7 +109,9 @@ def table_html(reg: dict[str, Any]) -> str:
     body = "".join(f"<tr><td>{esc(t['term'])}</td><td>{t['coef']:.3f}</td>"
                    f"<td>[{t['ci_low']:.3f}, {t['ci_high']:.3f}]</td><td>{t['p']:.2g}</td></tr>" for t in rows)
     r2 = f"R2 {reg['r2']:.2f}, " if reg.get("r2") is not None else ""
-    return (f"<p>{esc(reg['outcome'])} outcome, {reg['model']}, {r2}n={reg['n']}</p><table><tr><th>term</th>"
+    dropped = reg.get("dropped_collinear") or []
+    note = f"; {len(dropped)} collinear descriptors left out (VIF &gt; 10)" if dropped else ""
+    return (f"<p>{esc(reg['outcome'])} outcome, {reg['model']}, {r2}n={reg['n']}{note}</p><table><tr><th>term</th>"
             f"<th>std. coef</th><th>95% CI</th><th>p</th></tr>{body}</table>")
 
 
@@ -130,8 +132,9 @@ def emotion_page(emotion: str, numbers: dict[str, Any], figures: dict[str, str])
     parts = [f"<h1>{esc(emotion)}</h1><p><a href='../index.html'>index</a> | "
              "<a href='../sanity.html'>sanity checks</a></p>"]
     s = numbers["shap"]
-    flag = "" if s["interpretable"] else " <span class='flag'>(below the threshold: not interpretable)</span>"
     fe = s.get("fidelity_r2_emotion")
+    low = not s["interpretable"] or (fe is not None and fe < s.get("threshold", 0.5))
+    flag = " <span class='flag'>(below the threshold: not interpretable)</span>" if low else ""
     parts.append(f"<h2>SHAP on descriptors (surrogate of s(image, sound))</h2><p>surrogate held-out R2 "
                  f"{s['fidelity_r2']:.3f}{flag} (on this emotion's held-out pairs: "
                  f"{'n/a' if fe is None else f'{fe:.3f}'}); {s['n_pairs']} explained pairs with an image or sound of "

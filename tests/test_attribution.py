@@ -217,3 +217,13 @@ def test_ig_on_raw_pixels_and_log_mel_with_every_baseline_and_grouping():
     assert set(ga) >= {"mel_low", "onset", "harmonic", "voiced"}
     with pytest.raises(ParameterError, match="has no descriptor inputs"):
         integrated_gradients(model, alignment(), parts, field="descriptors")
+
+
+def test_regression_leaves_out_collinear_descriptors():
+    rng = np.random.default_rng(0)
+    a, c = rng.normal(size=200), rng.normal(size=200)
+    x = np.column_stack([a, 2 * a + 1, c, a - c])  # columns 1 and 3 are linear combinations of 0 and 2
+    y = a + 0.1 * rng.normal(size=200)
+    table = standardised_regression({"image": x}, y, {"image": ["a", "a2", "c", "a_minus_c"]}, max_vif=10)
+    assert len(table.extras["dropped_collinear"]) == 2 and len(table.terms) == 2
+    assert np.all(np.abs(table.coef) < 2) and np.all(table.ci_high - table.ci_low < 1)
