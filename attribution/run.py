@@ -84,10 +84,17 @@ def _raw_image_loader(dataset: Any) -> Callable[[int], np.ndarray] | None:
 
 
 def report_from_checkpoint(checkpoint: str | Path, data: str | Path, out: str | Path, *, split: str = "test",
-                           features: str | Path | None = None, **kwargs: Any) -> dict[str, Any]:
-    """:func:`attribution.report.attribution_report` of a checkpoint over one split of a prepared dataset."""
+                           features: str | Path | None = None, fold: int | None = None,
+                           **kwargs: Any) -> dict[str, Any]:
+    """:func:`attribution.report.attribution_report` of a checkpoint over one split of a prepared dataset.
+
+    A checkpoint trained on a cross-validation fold is explained on that fold's splits (its test side:
+    speakers it never trained on), as ``resonance evaluate`` scores it
+    (:func:`resonance.evaluate.protocol.checkpoint_fold`); ``fold`` must then be that fold or None.
+    """
     from attribution.report import attribution_report
-    from resonance.evaluate.protocol import train_config_of
+    from resonance.data.manifest import read_manifest
+    from resonance.evaluate.protocol import _apply_fold, train_config_of
     from resonance.train.manifest_data import ManifestDataset
 
     model, ckpt = load_for_attribution(checkpoint)
@@ -95,14 +102,18 @@ def report_from_checkpoint(checkpoint: str | Path, data: str | Path, out: str | 
     if features is not None:
         config = dataclasses.replace(config, data=dataclasses.replace(config.data, features=str(features)))
     try:
-        dataset = ManifestDataset(data, split, config, evaluation=True)
+        frame = read_manifest(data)
+        fold, info = _apply_fold(frame, ckpt, config, fold, None, Path(checkpoint))
+        dataset = ManifestDataset(data, split, config, evaluation=True, frame=info["frame"] if info else frame)
     except ParameterError as err:
         raise ParameterError(str(err).splitlines()[0]) from None
     if len(dataset) == 0:
         raise ParameterError(f"the {split!r} split of {data} has no items; choose another --split")
     names, transform = _descriptor_transform(model, dataset, data, features)
+    where = f"fold {fold}'s {split} side ({info['note'].split(': ', 1)[1].split(';')[0]})" if info else \
+        f"the manifest's {split} split"
     name = f"{Path(checkpoint).name} ({ckpt['config']['model'].get('name', '?')}, epoch {ckpt.get('epoch', '?')}), " \
-           f"{split} split of {data}"
+           f"{where} of {data}"
     return attribution_report(model, dataset, out, names=names, transform=transform,
                               raw_image=_raw_image_loader(dataset), model_name=name, **kwargs)
 

@@ -26,6 +26,8 @@ def report(
     max_items: Annotated[int, typer.Option(min=2, help="Pairs of the pair matrix, items of the deletion "
                                            "curves, per emotion.")] = 200,
     features: Annotated[Path | None, typer.Option(help="Features table (default: the dataset's).")] = None,
+    fold: Annotated[int | None, typer.Option(help="Cross-validation fold (default: the one the checkpoint was "
+                                             "trained on, if any).")] = None,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
 ) -> None:
     """Per-emotion attribution report: SHAP, pair matrix, IG and overlays, deletion curves, regression,
@@ -35,7 +37,8 @@ def report(
 
     if by != "emotion":
         raise ParameterError(f"--by must be 'emotion', got {by!r}")
-    result = report_from_checkpoint(checkpoint, data, out, split=split, features=features, emotions=emotion or None,
+    result = report_from_checkpoint(checkpoint, data, out, split=split, features=features, fold=fold,
+                                    emotions=emotion or None,
                                     n_pairs=pairs, n_steps=steps, overlay_steps=overlay_steps, n_overlays=overlays,
                                     max_items=max_items, progress=progress, log=lambda m: typer.echo(m, err=True))
     typer.echo(f"surrogate fidelity R2 {result['surrogate']['fidelity_r2']:.3f}; "
