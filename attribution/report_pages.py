@@ -78,10 +78,20 @@ def hist(values: np.ndarray, title: str) -> str:
 
 
 def beeswarm(shap_values: np.ndarray, x: np.ndarray, names: list[str]) -> str:
-    import matplotlib.pyplot as plt
-    import shap
+    import warnings
 
-    shap.summary_plot(shap_values, x, feature_names=names, show=False, max_display=15, plot_size=(6, 5))
+    import matplotlib.pyplot as plt
+
+    with warnings.catch_warnings():  # shap's own deprecations (np.random.seed, colormap set_over), not ours
+        warnings.simplefilter("ignore", (FutureWarning, PendingDeprecationWarning, DeprecationWarning))
+        import shap
+
+        rng = np.random.default_rng(0)
+        try:
+            shap.summary_plot(shap_values, x, feature_names=names, show=False, max_display=15, plot_size=(6, 5),
+                              rng=rng)
+        except TypeError:  # shap without the rng argument
+            shap.summary_plot(shap_values, x, feature_names=names, show=False, max_display=15, plot_size=(6, 5))
     return png(plt.gcf())
 
 
