@@ -94,7 +94,7 @@ def report_from_checkpoint(checkpoint: str | Path, data: str | Path, out: str | 
     """
     from attribution.report import attribution_report
     from resonance.data.manifest import read_manifest
-    from resonance.evaluate.protocol import _apply_fold, train_config_of
+    from resonance.evaluate.protocol import apply_fold, train_config_of
     from resonance.train.manifest_data import ManifestDataset
 
     model, ckpt = load_for_attribution(checkpoint)
@@ -103,7 +103,7 @@ def report_from_checkpoint(checkpoint: str | Path, data: str | Path, out: str | 
         config = dataclasses.replace(config, data=dataclasses.replace(config.data, features=str(features)))
     try:
         frame = read_manifest(data)
-        fold, info = _apply_fold(frame, ckpt, config, fold, None, Path(checkpoint))
+        fold, info = apply_fold(frame, ckpt, config, fold, None, Path(checkpoint))
         dataset = ManifestDataset(data, split, config, evaluation=True, frame=info["frame"] if info else frame)
     except ParameterError as err:
         raise ParameterError(str(err).splitlines()[0]) from None

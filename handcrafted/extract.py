@@ -62,6 +62,7 @@ from handcrafted.extract_worker import (  # noqa: F401 -- re-exported: other mod
     _describer,
     _extract_chunk,
     _single_threaded,
+    describe_file,
 )
 from handcrafted.table import (
     CHECKPOINT_SUFFIX,
@@ -88,7 +89,7 @@ from resonance.provenance import package_versions
 if TYPE_CHECKING:  # pandas is imported lazily: importing this module must stay cheap in workers
     import pandas as pd
 
-__all__ = ["CHECKPOINT_SUFFIX", "METADATA_KEY", "ExtractConfig", "ExtractResult", "extract_features",
+__all__ = ["CHECKPOINT_SUFFIX", "METADATA_KEY", "ExtractConfig", "ExtractResult", "describe_file", "extract_features",
            "failures_path", "read_features"]
 
 # the table's constants and readers live in handcrafted.table (re-exported here)

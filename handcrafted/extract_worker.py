@@ -7,6 +7,7 @@ describers are imported on first use).
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -54,6 +55,13 @@ def _extract_chunk(items: Sequence[tuple[str, str, str, str]], *, groups: Mappin
             else:
                 rows.append({"id": item_id, "modality": modality, "sha256": sha256, **values})
     return rows, failures
+
+
+def describe_file(modality: str, path: str | os.PathLike[str], names: tuple[str, ...] = (),
+                  sample_rate: int | None = None) -> dict[str, float]:
+    """The descriptors ``names`` (default: all of the modality's) of one media file, decoded as extraction
+    decodes it (audio at ``sample_rate``, default the project's rate)."""
+    return _describe_item(modality, str(path), "", None, tuple(names), False, sample_rate)
 
 
 def _describe_item(modality: str, path: str, sha256: str, groups: tuple[str, ...] | None,

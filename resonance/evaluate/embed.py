@@ -302,10 +302,9 @@ class FrameDataset(Dataset):
             values = table.loc[row["id"]]
             return np.array([values.get(n, np.nan) for n in names], dtype=np.float64)
         if self.describe:
-            from handcrafted.extract import _describe_item
+            from handcrafted.extract import describe_file
 
-            values = _describe_item(row["modality"], row["path"], "", None, names, False,
-                                    self.audio_params.sample_rate)
+            values = describe_file(row["modality"], row["path"], names, self.audio_params.sample_rate)
             return np.array([values[n] for n in names], dtype=np.float64)
         return np.full(len(names), np.nan)
 

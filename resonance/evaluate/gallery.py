@@ -215,7 +215,7 @@ def match(query: str | os.PathLike[str], index: str | os.PathLike[str], *, k: in
     ParameterError, DatasetError
         Not an image or sound, no index, an index of another checkpoint, or no item of the target modality.
     """
-    from resonance.data.adapters._files import modality_of
+    from resonance.data.adapters import modality_of
     from resonance.evaluate.contact_sheet import Tile, contact_sheet
     from resonance.evaluate.embed import FrameDataset, embed_dataset, model_descriptor_names
     from resonance.train.checkpoint import load_model

@@ -151,7 +151,7 @@ def predict(checkpoint: str | os.PathLike[str], dataset_dir: str | os.PathLike[s
     from resonance.data.manifest import read_manifest
     from resonance.evaluate.embed import embed_dataset
     from resonance.evaluate.gallery import checkpoint_id
-    from resonance.evaluate.protocol import _apply_fold, find_features, train_config_of
+    from resonance.evaluate.protocol import apply_fold, find_features, train_config_of
     from resonance.io.atomic import write_text_atomic
     from resonance.provenance import package_versions
     from resonance.train.checkpoint import load_model
@@ -168,7 +168,7 @@ def predict(checkpoint: str | os.PathLike[str], dataset_dir: str | os.PathLike[s
     if "split" not in frame.columns:
         raise DatasetError(f"the manifest of {dataset_dir} has no split column; re-run `resonance data prepare`")
     config = train_config_of(ckpt)
-    fold, fold_info = _apply_fold(frame, ckpt, config, fold, None, Path(checkpoint))
+    fold, fold_info = apply_fold(frame, ckpt, config, fold, None, Path(checkpoint))
     if fold_info is not None:
         frame = fold_info["frame"]
     present = sorted(set(frame["split"].dropna().astype(str)) - {""})

@@ -50,8 +50,8 @@ from resonance.evaluate.pairwise import pairwise_correspondence, sample_triplets
 from resonance.evaluate.probes import category_metrics, regression_metrics
 from resonance.evaluate.retrieval import cross_modal_retrieval
 
-__all__ = ["EvalSet", "ProtocolConfig", "checkpoint_fold", "eval_set_from_items", "evaluate", "evaluate_model",
-           "headline", "load_eval_set", "score_space"]
+__all__ = ["EvalSet", "ProtocolConfig", "apply_fold", "checkpoint_fold", "eval_set_from_items", "evaluate",
+           "evaluate_model", "headline", "load_eval_set", "score_space"]
 
 P_COLUMNS = [f"p_{c}" for c in CATEGORIES]
 SOUND = "sound"  # the audio modality's name in metric keys
@@ -682,7 +682,7 @@ def evaluate(checkpoint: str | os.PathLike[str], dataset_dir: str | os.PathLike[
 
     frame = read_manifest(dataset_dir)
     train_config = train_config_of(ckpt)
-    fold, fold_info = _apply_fold(frame, ckpt, train_config, fold, folds, Path(checkpoint))
+    fold, fold_info = apply_fold(frame, ckpt, train_config, fold, folds, Path(checkpoint))
     if fold_info is not None:
         frame = fold_info.pop("frame")
     test = load_eval_set(dataset_dir, split, train_config, features=features, frame=frame)
@@ -729,7 +729,7 @@ def checkpoint_fold(ckpt: Mapping[str, Any]) -> int | None:
     return int(match.group(1)) if match and data.get("kind") == "manifest" and data.get("folds") != "split" else None
 
 
-def _apply_fold(frame: pd.DataFrame, ckpt: Mapping[str, Any], train_config: Any, fold: int | None,
+def apply_fold(frame: pd.DataFrame, ckpt: Mapping[str, Any], train_config: Any, fold: int | None,
                 folds: str | os.PathLike[str] | None, where: Path) -> tuple[int | None, dict[str, Any] | None]:
     """The fold to score and, when there is one, the manifest with the fold's splits (``"frame"``), its test
     groups and a note; refuses a fold other than the checkpoint's (:func:`checkpoint_fold`)."""

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from resonance.data.adapters._files import modality_of
 from resonance.data.records import Adapter
 from resonance.errors import ParameterError
 
@@ -86,4 +87,4 @@ def detect_adapter(root: Path, options: Mapping[str, Any] | None = None) -> Adap
                          f"path,emotion columns)")
 
 
-__all__ = ["DETECTION_ORDER", "adapter_names", "detect_adapter", "get_adapter"]
+__all__ = ["DETECTION_ORDER", "adapter_names", "detect_adapter", "get_adapter", "modality_of"]
