@@ -7,6 +7,7 @@ error, except the regression table):
 - what is explained: :class:`Target`, :func:`alignment`, :func:`prototype_alignment`, :func:`valence`,
   :func:`arousal`, :func:`category_logit`
 - :func:`integrated_gradients`, :func:`layer_integrated_gradients` (Captum), :func:`make_baseline`
+- :func:`adaptive_integrated_gradients` (steps doubled per example until completeness holds)
 - :func:`integrated_jacobians` (pairwise image x sound descriptor matrix), :func:`pair_ranking`,
   :func:`per_emotion_matrix`
 - :func:`pair_table`, :func:`shap_surrogate` (TreeSHAP on gradient-boosted surrogates, with fidelity)
@@ -21,6 +22,7 @@ error, except the regression table):
 See docs/attribution.md.
 """
 
+from attribution.adaptive import adaptive_integrated_gradients
 from attribution.encode import encode, hold_deep_fixed
 from attribution.groups import group_audio_attributions, group_image_attributions
 from attribution.ig import (
@@ -43,7 +45,8 @@ from attribution.surrogate import FIDELITY_THRESHOLD, embed_items, pair_table, s
 from attribution.targets import Target, alignment, arousal, category_logit, prototype_alignment, valence
 
 __all__ = ["BASELINES", "DEFAULT_STEPS", "FIDELITY_THRESHOLD", "AttributionResult", "RegressionTable", "Target",
-           "alignment", "arousal", "attribution_report", "cascading_randomisation", "category_logit",
+           "adaptive_integrated_gradients", "alignment", "arousal", "attribution_report", "cascading_randomisation",
+           "category_logit",
            "deletion_insertion", "demo_report", "descriptor_ranking", "embed_items", "encode", "explain_pair",
            "faithfulness_correlation", "group_audio_attributions", "hold_deep_fixed", "report_from_checkpoint",
            "streamed_integrated_gradients",

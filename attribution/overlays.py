@@ -5,6 +5,8 @@ The overlay shows |attribution| summed over the colour channels (images) as a he
 greyed painting, and the signed attribution over the log-mel spectrogram (red raises the target, blue
 lowers it). Baselines: ``blurred`` for paintings and ``silence`` for sounds by default (one baseline:
 each costs ``n_steps`` passes through the CNN); the completeness error of every map is printed with it.
+With ``max_steps`` the steps are doubled per map until that error is below ``tolerance``
+(:mod:`attribution.adaptive`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from attribution.adaptive import adaptive_integrated_gradients
 from attribution.groups import group_audio_attributions, group_image_attributions
 from attribution.ig import integrated_gradients
 from attribution.result import AttributionResult
@@ -25,12 +28,18 @@ OVERLAY_BASELINE = {"image": "blurred", "audio": "silence"}
 
 def raw_input_attributions(model: Any, target: Target, parts: dict[str, dict[str, torch.Tensor]], *,
                            n_steps: int = 32, baselines: dict[str, str] | None = None,
-                           internal_batch_size: int = 16) -> AttributionResult:
-    """IG of ``target`` on the raw inputs of its modalities (descriptors, if any, held at their values)."""
+                           internal_batch_size: int = 16, max_steps: int | None = None,
+                           tolerance: float = 0.01) -> AttributionResult:
+    """IG of ``target`` on the raw inputs of its modalities (descriptors, if any, held at their values);
+    with ``max_steps``, ``n_steps`` is doubled per example up to ``max_steps`` until the relative
+    completeness error is below ``tolerance`` (``extras["n_steps"]``, ``extras["converged"]``)."""
     chosen = {**OVERLAY_BASELINE, **(baselines or {})}
-    return integrated_gradients(model, target, parts, field="input", n_steps=n_steps,
-                                baselines={m: [chosen[m]] for m in target.modalities},
-                                internal_batch_size=internal_batch_size)
+    kwargs = {"field": "input", "baselines": {m: [chosen[m]] for m in target.modalities},
+              "internal_batch_size": internal_batch_size}
+    if max_steps is not None:
+        return adaptive_integrated_gradients(model, target, parts, n_steps=n_steps, max_steps=max_steps,
+                                             tolerance=tolerance, **kwargs)
+    return integrated_gradients(model, target, parts, n_steps=n_steps, **kwargs)
 
 
 def _as_spectrogram(x: np.ndarray) -> np.ndarray:

@@ -10,6 +10,7 @@ import torch
 torch.set_num_threads(1)
 
 from attribution import (  # noqa: E402
+    adaptive_integrated_gradients,
     alignment,
     cascading_randomisation,
     category_logit,
@@ -193,8 +194,8 @@ def test_regression_with_group_random_effects():
     assert table.to_dict()["n_groups"] == 20
 
 
-def test_ig_on_raw_pixels_and_log_mel_with_every_baseline_and_grouping():
-    from attribution import group_audio_attributions, group_image_attributions
+def _tiny_raw_model(n=6):
+    """A tiny deep model (ReLU CNNs on 16 x 16 pixels and 16 x 32 log-mel bins) and n synthetic pairs."""
     from resonance.models import TowerConfig, create_model
     from resonance.train.data import SyntheticEmotionDataset
 
@@ -202,9 +203,15 @@ def test_ig_on_raw_pixels_and_log_mel_with_every_baseline_and_grouping():
     model = create_model("tiny", image=TowerConfig("small_cnn", width=4, augment=False),
                          audio=TowerConfig("audio_cnn", width=4, augment=False)).eval()
     ds = SyntheticEmotionDataset(16, image_size=16, n_mels=16, frames=32)
-    imgs = [it for it in ds.items if it["modality"] == "image"][:6]
-    auds = [it for it in ds.items if it["modality"] == "audio"][:6]
-    parts = {"image": collate(imgs)["image"], "audio": collate(auds)["audio"]}
+    imgs = [it for it in ds.items if it["modality"] == "image"][:n]
+    auds = [it for it in ds.items if it["modality"] == "audio"][:n]
+    return model, {"image": collate(imgs)["image"], "audio": collate(auds)["audio"]}
+
+
+def test_ig_on_raw_pixels_and_log_mel_with_every_baseline_and_grouping():
+    from attribution import group_audio_attributions, group_image_attributions
+
+    model, parts = _tiny_raw_model()
     r = integrated_gradients(model, alignment(), parts, field="input", n_steps=64, internal_batch_size=128)
     assert r.baseline == "black+silence,blurred+pink,mean"
     assert r.attributions["image"]["input"].shape == (6, 3, 16, 16)
@@ -227,3 +234,28 @@ def test_regression_leaves_out_collinear_descriptors():
     table = standardised_regression({"image": x}, y, {"image": ["a", "a2", "c", "a_minus_c"]}, max_vif=10)
     assert len(table.extras["dropped_collinear"]) == 2 and len(table.terms) == 2
     assert np.all(np.abs(table.coef) < 2) and np.all(table.ci_high - table.ci_low < 1)
+
+
+def test_adaptive_ig_doubles_steps_only_where_completeness_misses():
+    """Pixel IG through a ReLU CNN: too few steps miss 1 % completeness; doubling per example fixes it."""
+    model, parts = _tiny_raw_model(8)
+    kw = {"field": "input", "baselines": {"image": ["blurred"], "audio": ["silence"]},
+          "integration": "riemann_trapezoid"}
+    plain = integrated_gradients(model, alignment(), parts, n_steps=2, **kw)
+    assert (plain.relative_delta >= 1e-2).any()  # 2 steps miss 1 % somewhere: the case to fix
+    r = adaptive_integrated_gradients(model, alignment(), parts, n_steps=2, max_steps=512, tolerance=1e-2, **kw)
+    steps = np.asarray(r.extras["n_steps"])
+    assert all(r.extras["converged"]) and np.all(r.relative_delta < 1e-2)
+    assert np.all(steps[plain.relative_delta < 1e-2] == 2) and steps.max() > 2
+    # an example's attributions are exactly plain IG's at the steps it used (nothing rescaled)
+    i = int(np.argmax(steps))
+    one = {m: {k: v[i:i + 1] for k, v in p.items()} for m, p in parts.items()}
+    ref = integrated_gradients(model, alignment(), one, n_steps=int(steps[i]), **kw)
+    np.testing.assert_allclose(r.attributions["image"]["input"][i], ref.attributions["image"]["input"][0],
+                               rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(r.delta[i], ref.delta[0], atol=1e-6)
+    capped = adaptive_integrated_gradients(model, alignment(), parts, n_steps=2, max_steps=2, **kw)
+    assert not all(capped.extras["converged"]) and capped.extras["n_steps"] == [2] * 8
+    with pytest.raises(ParameterError, match="mean of the batch"):  # a batch-mean baseline would change on the subset
+        adaptive_integrated_gradients(model, alignment(), parts, n_steps=2, max_steps=8,
+                                      **{**kw, "baselines": ["mean"]})
