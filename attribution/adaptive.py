@@ -1,10 +1,11 @@
 """Integrated Gradients whose step count is doubled, per example, until completeness holds.
 
 IG's quadrature error depends on how rough the integrand ``grad f(x0 + a (x - x0)) . (x - x0)`` is along
-the path. Through a ReLU6 CNN (EfficientNet-Lite0 on pixels) it is piecewise smooth with a kink wherever
-one of its ~10^6 units crosses 0 or 6, so Gauss-Legendre loses its fast convergence and the error falls
-slowly with ``n_steps``; for paintings whose score hardly moves from the baseline (|f(x) - f(x0)| of a
-few 1e-3 on a cosine in [-1, 1]) that error is a large share of the difference. Rather than one step
+the path. Through a ReLU6 CNN (EfficientNet-Lite0 on pixels) it is piecewise smooth with a kink
+wherever one of its millions of units crosses 0 or 6, so Gauss-Legendre loses its fast convergence
+and the error falls slowly, and not monotonically, with ``n_steps`` (docs/attribution.md); for
+paintings whose score hardly moves from the baseline (|f(x) - f(x0)| of a few 1e-3 on a cosine in
+[-1, 1]) that error is a large share of the difference. Rather than one step
 count for every example, :func:`adaptive_integrated_gradients` reruns only the examples whose relative
 completeness error is still above ``tolerance`` at twice the steps, up to ``max_steps``, and reports
 the steps each example used and whether it met the tolerance. Nothing is rescaled: the attributions of
