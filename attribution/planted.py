@@ -56,26 +56,6 @@ def planted_items(n_per_modality: int = 256, *, seed: int = 0, shuffle: bool = F
     return items
 
 
-class ItemList(torch.utils.data.Dataset):
-    """A list of item dicts as a torch Dataset."""
-
-    def __init__(self, items: list[dict[str, Any]]) -> None:
-        self.items = items
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def __getitem__(self, i: int) -> dict[str, Any]:
-        return self.items[i]
-
-    def index(self) -> dict[str, Any]:
-        return {"modality": [it["modality"] for it in self.items],
-                "p": np.stack([np.asarray(it["p"]) for it in self.items])}
-
-    def descriptor_matrix(self, modality: str) -> np.ndarray:
-        return np.stack([np.asarray(it["descriptors"]) for it in self.items if it["modality"] == modality])
-
-
 def planted_config(run_dir: str, steps: int = 300, seed: int = 0) -> Any:
     """A small descriptor-model training config for the planted task (CPU, quiet)."""
     from resonance.train import config_from_dict
@@ -93,9 +73,9 @@ def planted_config(run_dir: str, steps: int = 300, seed: int = 0) -> Any:
 def train_planted(run_dir: str, *, steps: int = 300, seed: int = 0, shuffle: bool = False,
                   n_per_modality: int = 256) -> tuple[Any, list[dict[str, Any]]]:
     """Train the planted task; returns (model in eval mode, held-out test items)."""
-    from resonance.train import train
+    from resonance.train import ItemDataset, train
 
     train_items = planted_items(n_per_modality, seed=seed, shuffle=shuffle)
     test_items = planted_items(n_per_modality // 2, seed=seed + 1000, shuffle=shuffle)
-    result = train(planted_config(run_dir, steps, seed), ItemList(train_items))
+    result = train(planted_config(run_dir, steps, seed), ItemDataset(train_items))
     return result.model.eval(), test_items

@@ -81,7 +81,28 @@ def move_batch(batch: dict[str, dict[str, torch.Tensor]], device: torch.device) 
     return {m: {k: v.to(device, non_blocking=True) for k, v in part.items()} for m, part in batch.items()}
 
 
-class SyntheticEmotionDataset(Dataset):
+class ItemDataset(Dataset):
+    """A list of item dicts (``modality``, ``input``, ``p``, ``va``, ``descriptors``, ``mask`` ...) as a
+    torch Dataset, with the fast ``index`` and ``descriptor_matrix`` the loop looks for."""
+
+    def __init__(self, items: list[dict[str, Any]]) -> None:
+        self.items = items
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        return self.items[i]
+
+    def index(self) -> dict[str, Any]:
+        return {"modality": [it["modality"] for it in self.items],
+                "p": np.stack([np.asarray(it["p"]) for it in self.items])}
+
+    def descriptor_matrix(self, modality: str) -> np.ndarray:
+        return np.stack([np.asarray(it["descriptors"]) for it in self.items if it["modality"] == modality])
+
+
+class SyntheticEmotionDataset(ItemDataset):
     """A tiny two-modality task whose labels determine a hidden signal.
 
     Each category owns a random pattern per modality (an image template, a log-mel template, a
@@ -138,19 +159,6 @@ class SyntheticEmotionDataset(Dataset):
                                    "descriptors": torch.tensor(desc, dtype=torch.float32),
                                    "mask": torch.tensor(np.isfinite(desc)),
                                    "category": name})
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def __getitem__(self, i: int) -> dict[str, Any]:
-        return self.items[i]
-
-    def index(self) -> dict[str, Any]:
-        return {"modality": [it["modality"] for it in self.items],
-                "p": np.stack([it["p"].numpy() for it in self.items])}
-
-    def descriptor_matrix(self, modality: str) -> np.ndarray:
-        return np.stack([it["descriptors"].numpy() for it in self.items if it["modality"] == modality])
 
 
 def build_datasets(config: Any) -> tuple[Dataset, Dataset | None]:
