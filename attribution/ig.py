@@ -26,6 +26,7 @@ Several baselines give one result whose attributions are the mean of the per-bas
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -146,6 +147,56 @@ def _forward_factory(model: Any, target: Target, keys: list[tuple[str, str]],
     return forward
 
 
+@dataclass
+class IGPath:
+    """What Integrated Gradients integrates along: the forward of a target over the attributed inputs
+    (``keys``), the inputs, the inputs held fixed (``extra``) and the baselines' names per modality
+    (:func:`ig_setup`; :mod:`attribution.adaptive` integrates the same path piecewise)."""
+
+    keys: list[tuple[str, str]]
+    forward: Any
+    inputs: tuple[torch.Tensor, ...]
+    extra: tuple[torch.Tensor, ...]
+    names: dict[str, tuple[str, ...]]
+    model: Any
+    stats: dict[str, dict[str, torch.Tensor]] | None
+
+    @property
+    def n_baselines(self) -> int:
+        return len(next(iter(self.names.values())))
+
+    def baseline(self, b: int) -> tuple[torch.Tensor, ...]:
+        """The ``b``-th baseline of every attributed input."""
+        return tuple(make_baseline(self.names[m][b], m, k, x, self.model, self.stats)
+                     for (m, k), x in zip(self.keys, self.inputs, strict=True))
+
+    def label(self, b: int) -> str:
+        return "+".join(dict.fromkeys(self.names[m][b] for m, _ in self.keys))
+
+
+def ig_setup(model: Any, target: Target, parts: dict[str, dict[str, torch.Tensor]], *,
+             field: str | dict[str, str] = "descriptors",
+             baselines: Sequence[str] | dict[str, Sequence[str]] | None = None,
+             stats: dict[str, dict[str, torch.Tensor]] | None = None) -> IGPath:
+    """Validate ``parts`` and build the :class:`IGPath` of ``target`` (arguments as
+    :func:`integrated_gradients`)."""
+    fields = field if isinstance(field, dict) else {m: field for m in ("image", "audio")}
+    keys, parts = _prepare(model, target, parts, fields)
+    fixed = [(m, k) for m in target.modalities for k in parts[m] if (m, k) not in keys
+             and k not in ("p", "va")]
+    forward = _forward_factory(model, target, keys, fixed)
+    if baselines is None:
+        names = {m: BASELINES[(m, f)] for m, f in keys}
+    elif isinstance(baselines, dict):
+        names = {m: tuple(baselines[m]) for m, _ in keys}
+    else:
+        names = {m: tuple(baselines) for m, _ in keys}
+    if len({len(v) for v in names.values()}) != 1:
+        raise ParameterError(f"give every modality the same number of baselines, got {names}")
+    return IGPath(keys, forward, tuple(parts[m][k] for m, k in keys), tuple(parts[m][k] for m, k in fixed),
+                  names, model, stats)
+
+
 def integrated_gradients(model: Any, target: Target, parts: dict[str, dict[str, torch.Tensor]], *,
                          field: str | dict[str, str] = "descriptors",
                          baselines: Sequence[str] | dict[str, Sequence[str]] | None = None,
@@ -185,30 +236,15 @@ def integrated_gradients(model: Any, target: Target, parts: dict[str, dict[str, 
 
     if n_steps < 2:
         raise ParameterError(f"n_steps must be >= 2, got {n_steps}")
-    fields = field if isinstance(field, dict) else {m: field for m in ("image", "audio")}
-    keys, parts = _prepare(model, target, parts, fields)
-    fixed = [(m, k) for m in target.modalities for k in parts[m] if (m, k) not in keys
-             and k not in ("p", "va")]
-    forward = _forward_factory(model, target, keys, fixed)
-    if baselines is None:
-        names = {m: BASELINES[(m, f)] for m, f in keys}
-    elif isinstance(baselines, dict):
-        names = {m: tuple(baselines[m]) for m, _ in keys}
-    else:
-        names = {m: tuple(baselines) for m, _ in keys}
-    n_base = {len(v) for v in names.values()}
-    if len(n_base) != 1:
-        raise ParameterError(f"give every modality the same number of baselines, got {names}")
-    inputs = tuple(parts[m][k] for m, k in keys)
-    extra = tuple(parts[m][k] for m, k in fixed)
+    path = ig_setup(model, target, parts, field=field, baselines=baselines, stats=stats)
+    keys, forward, inputs, extra = path.keys, path.forward, path.inputs, path.extra
     ig = IntegratedGradients(forward)
     sums: list[torch.Tensor] | None = None
     deltas, base_scores, labels = [], [], []
     with torch.no_grad():
         score = forward(*inputs, *extra).detach()
-    for b in range(n_base.pop()):
-        base = tuple(make_baseline(names[m][b], m, k, x, model, stats) for (m, k), x in zip(keys, inputs,
-                                                                                              strict=True))
+    for b in range(path.n_baselines):
+        base = path.baseline(b)
         attr, delta = ig.attribute(inputs, baselines=base, additional_forward_args=extra or None,
                                    n_steps=n_steps, internal_batch_size=internal_batch_size,
                                    method=integration, return_convergence_delta=True)
@@ -217,7 +253,7 @@ def integrated_gradients(model: Any, target: Target, parts: dict[str, dict[str, 
         deltas.append(delta.detach().cpu().numpy().astype(np.float64))
         with torch.no_grad():
             base_scores.append(forward(*base, *extra).detach().cpu().numpy().astype(np.float64))
-        labels.append("+".join(dict.fromkeys(names[m][b] for m, _ in keys)))
+        labels.append(path.label(b))
     k = len(deltas)
     attributions: dict[str, dict[str, np.ndarray]] = {}
     for (m, f), s in zip(keys, sums, strict=True):

@@ -25,6 +25,9 @@ from attribution.targets import Target
 #: Default baseline of the raw-input maps per modality.
 OVERLAY_BASELINE = {"image": "blurred", "audio": "silence"}
 
+#: Default cap on the gradient evaluations of one map refined along the path (:mod:`attribution.adaptive`).
+OVERLAY_MAX_STEPS = 256
+
 
 def raw_input_attributions(model: Any, target: Target, parts: dict[str, dict[str, torch.Tensor]], *,
                            n_steps: int = 32, baselines: dict[str, str] | None = None,

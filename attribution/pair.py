@@ -13,7 +13,8 @@ import numpy as np
 
 
 def explain_pair(checkpoint: str | Path, image: str | Path, sound: str | Path, *, n_steps: int = 64,
-                 overlay_steps: int = 32, top: int = 5, html: str | Path | None = None) -> dict[str, Any]:
+                 overlay_steps: int = 32, overlay_max_steps: int = 256, top: int = 5,
+                 html: str | Path | None = None) -> dict[str, Any]:
     """The numbers of one pair (and, with ``html``, a self-contained page with the overlays)."""
     import pandas as pd
 
@@ -56,9 +57,11 @@ def explain_pair(checkpoint: str | Path, image: str | Path, sound: str | Path, *
         out["top_pairs"] = [(ij.feature_names["image"][k // mat.shape[1]],
                              ij.feature_names["audio"][k % mat.shape[1]], float(mat.flat[k])) for k in order]
     if all(has_raw_inputs(model, m) for m in ("image", "audio")):
-        raw = raw_input_attributions(model, alignment(), parts, n_steps=overlay_steps)
+        raw = raw_input_attributions(model, alignment(), parts, n_steps=overlay_steps,
+                                     max_steps=max(overlay_max_steps, overlay_steps))
         out.setdefault("alignment", float(raw.score[0]))
-        out["raw"] = {"baselines": dict(OVERLAY_BASELINE), "n_steps": overlay_steps,
+        out["raw"] = {"baselines": dict(OVERLAY_BASELINE), "n_steps": int(raw.extras["n_steps"][0]),
+                      "converged": bool(raw.extras["converged"][0]),
                       "baseline_alignment": float(raw.baseline_score[0]), "delta": float(raw.delta[0]),
                       "relative_delta": float(raw.relative_delta[0])}
         for m in ("image", "audio"):
@@ -68,7 +71,8 @@ def explain_pair(checkpoint: str | Path, image: str | Path, sound: str | Path, *
                 from attribution.report_pages import png
 
                 figures.append(png(overlay_figure(m, x[0], a[0], f"{m}: IG from {OVERLAY_BASELINE[m]} "
-                                                  f"(completeness error {100 * raw.relative_delta[0]:.2f} %)")))
+                                                  f"(completeness error {100 * raw.relative_delta[0]:.2f} % at "
+                                                  f"{out['raw']['n_steps']} steps)")))
     if html is not None:
         _write_page(out, figures, html)
     return out

@@ -40,7 +40,7 @@ from attribution import report_pages as pages
 from attribution.encode import has_descriptor_inputs, has_raw_inputs, tower_kind
 from attribution.ig import DEFAULT_STEPS, integrated_gradients
 from attribution.items import ItemTable, item_table, label_probability
-from attribution.overlays import OVERLAY_BASELINE, grouped, overlay_figure, raw_input_attributions
+from attribution.overlays import OVERLAY_BASELINE, OVERLAY_MAX_STEPS, grouped, overlay_figure, raw_input_attributions
 from attribution.pairwise import integrated_jacobians, pair_ranking
 from attribution.regression import standardised_regression
 from attribution.sanity import (
@@ -55,7 +55,7 @@ from attribution.targets import alignment
 from resonance.errors import ParameterError
 from resonance.io import write_text_atomic
 
-REPORT_FORMAT = 2
+REPORT_FORMAT = 3
 #: The report's regressions leave out descriptors whose variance inflation factor exceeds this.
 MAX_VIF = 10.0
 
@@ -174,20 +174,25 @@ def _overlays(ctx: _Context, emotion: str, m: str, target: Any, rows: np.ndarray
         return np.zeros(0)
     chosen = rows[np.argsort(-scores, kind="stable")[:n]]
     part = ctx.raw_parts(chosen, m)
-    r = raw_input_attributions(ctx.model, target, {m: part}, n_steps=ctx.s["overlay_steps"])
+    r = raw_input_attributions(ctx.model, target, {m: part}, n_steps=ctx.s["overlay_steps"],
+                               max_steps=ctx.s["overlay_max_steps"])
     a, x = r.attributions[m]["input"], part["input"].numpy()
     groups = grouped(m, a, x)
     mean_groups = {g: float(np.mean(v)) for g, v in groups.items()}
     entry["overlays"] = {"ids": [ctx.table.ids[i] for i in chosen], "score": r.score.tolist(),
                          "baseline_score": r.baseline_score.tolist(), "delta": r.delta.tolist(),
                          "relative_delta": r.relative_delta.tolist(), "grouped_mean": mean_groups,
+                         "n_steps": r.extras["n_steps"], "segments": r.extras["segments"],
+                         "converged": r.extras["converged"], "abs_error_sum": r.extras["abs_error_sum"],
                          "grouped": {g: v.tolist() for g, v in groups.items()},
                          "note": f"{len(chosen)} {m} items of {emotion} closest to the prototype; baseline "
-                                 f"{OVERLAY_BASELINE[m]}, {ctx.s['overlay_steps']} steps; grouped IG is the sum of "
-                                 "element attributions per named feature, mean over these items"}
+                                 f"{OVERLAY_BASELINE[m]}, {ctx.s['overlay_steps']} steps, refined along the path up "
+                                 f"to {ctx.s['overlay_max_steps']} where completeness missed 1 %; grouped IG is the "
+                                 "sum of element attributions per named feature, mean over these items"}
     for k, (i, xi, ai) in enumerate(zip(chosen, x, a, strict=True)):
         title = (f"{ctx.table.ids[i]}: score {r.score[k]:+.3f} vs baseline {r.baseline_score[k]:+.3f}; "
-                 f"completeness error {100 * r.relative_delta[k]:.2f} %")
+                 f"completeness error {100 * r.relative_delta[k]:.2f} % at {r.extras['n_steps'][k]} steps"
+                 + ("" if r.extras["converged"][k] else " (step cap reached)"))
         figures[f"overlay_{m}_{k}"] = pages.png(overlay_figure(m, xi, ai, title))
     figures[f"groups_{m}"] = pages.grouped_bars(mean_groups, f"{m}: grouped IG ({emotion})")
     return r.relative_delta
@@ -329,7 +334,8 @@ def _resumed(path: Path, settings: dict[str, Any]) -> dict[str, Any] | None:
 
 def attribution_report(model: Any, items: Sequence[dict[str, Any]], out: str | Path, *,
                        emotions: Sequence[str] | None = None, n_pairs: int = 2000, n_steps: int = DEFAULT_STEPS,
-                       overlay_steps: int = 32, n_overlays: int = 3, max_items: int = 200, chunk: int = 64,
+                       overlay_steps: int = 32, overlay_max_steps: int = OVERLAY_MAX_STEPS, n_overlays: int = 3,
+                       max_items: int = 200, chunk: int = 64,
                        n_sanity: int = 64, n_random: int = 10, n_points: int = 11, seed: int = 0,
                        progress: bool = True,
                        names: Mapping[str, Sequence[str]] | None = None,
@@ -339,7 +345,9 @@ def attribution_report(model: Any, items: Sequence[dict[str, Any]], out: str | P
     """Write the per-emotion attribution report of ``model`` over ``items`` (a dataset or a list).
 
     ``n_steps`` is the IG/integrated-Jacobian quadrature on descriptors; ``overlay_steps`` that of the
-    raw-input maps (``n_overlays`` per emotion and modality); ``max_items`` bounds the pairs of the pair
+    raw-input maps (``n_overlays`` per emotion and modality), refined along the path where their
+    completeness error is not below 1 %, up to ``overlay_max_steps`` gradient evaluations per map
+    (:func:`attribution.adaptive.adaptive_integrated_gradients`); ``max_items`` bounds the pairs of the pair
     matrix and the items of the deletion curves; ``chunk`` the items read at once; ``n_sanity`` the random
     pairs of the sanity page (0: no sanity page); ``n_random`` and ``n_points`` the random orders and the
     points of every deletion / insertion curve. ``names`` are the
@@ -363,7 +371,8 @@ def attribution_report(model: Any, items: Sequence[dict[str, Any]], out: str | P
             raise ParameterError(f"the data has no {m} items; an alignment report needs paintings and sounds")
     out = Path(out)
     settings = {"format": REPORT_FORMAT, "n_pairs": n_pairs, "n_steps": n_steps, "overlay_steps": overlay_steps,
-                "n_overlays": n_overlays, "max_items": max_items, "chunk": chunk, "n_sanity": n_sanity,
+                "overlay_max_steps": max(overlay_max_steps, overlay_steps), "n_overlays": n_overlays,
+                "max_items": max_items, "chunk": chunk, "n_sanity": n_sanity,
                 "n_random": n_random, "n_points": n_points, "seed": seed,
                 "n_items": len(table.ids), "items_digest": _digest(table.ids)}
     ctx = _Context(model, table, settings, raw_image)

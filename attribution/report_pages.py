@@ -30,8 +30,17 @@ def bar(names: list[str], values: np.ndarray, title: str) -> str:
     order = np.argsort(-values)[:15][::-1]
     fig, ax = plt.subplots(figsize=(5, 0.3 * len(order) + 1))
     ax.barh([names[i] for i in order], values[order])
+    _few_ticks(ax)
     ax.set_title(title, fontsize=9)
     return png(fig)
+
+
+def _few_ticks(ax: Any) -> None:
+    """At most four x ticks, in scientific notation for small values (labels that never overlap)."""
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(4))
+    ax.ticklabel_format(axis="x", style="sci", scilimits=(-2, 3))
 
 
 def heatmap(matrix: np.ndarray, rows: list[str], cols: list[str], title: str) -> str:
@@ -103,6 +112,7 @@ def grouped_bars(groups: dict[str, float], title: str) -> str:
     fig, ax = plt.subplots(figsize=(4.5, 0.22 * len(names) + 1))
     ax.barh(names[::-1], values[::-1], color=["#c33" if v > 0 else "#36c" for v in values[::-1]])
     ax.axvline(0, color="k", linewidth=0.5)
+    _few_ticks(ax)
     ax.tick_params(labelsize=7)
     ax.set_title(title, fontsize=8)
     return png(fig)

@@ -119,8 +119,8 @@ def report_from_checkpoint(checkpoint: str | Path, data: str | Path, out: str | 
 
 
 #: The demo's report: small enough for seconds on a CPU (no sanity page; 3 emotions, see :func:`demo_report`).
-DEMO_SETTINGS = {"n_pairs": 300, "n_steps": 16, "overlay_steps": 4, "n_overlays": 1, "max_items": 24, "chunk": 64,
-                 "n_sanity": 0}
+DEMO_SETTINGS = {"n_pairs": 300, "n_steps": 16, "overlay_steps": 4, "overlay_max_steps": 4, "n_overlays": 1,
+                 "max_items": 24, "chunk": 64, "n_sanity": 0}
 DEMO_EMOTIONS = 3
 
 

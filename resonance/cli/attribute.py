@@ -22,6 +22,9 @@ def report(
     pairs: Annotated[int, typer.Option(min=20, help="Random image-sound pairs for the SHAP surrogate.")] = 2000,
     steps: Annotated[int, typer.Option(min=2, help="IG / integrated-Jacobian steps on descriptors.")] = 64,
     overlay_steps: Annotated[int, typer.Option(min=2, help="IG steps of the pixel / log-mel overlays.")] = 32,
+    overlay_max_steps: Annotated[int, typer.Option(min=2, help="Cap on the gradient evaluations of an overlay "
+                                                   "refined along the path until its completeness error is "
+                                                   "below 1 %.")] = 256,
     overlays: Annotated[int, typer.Option(min=0, help="Overlays per emotion and modality (0: none).")] = 3,
     max_items: Annotated[int, typer.Option(min=2, help="Pairs of the pair matrix, items of the deletion "
                                            "curves, per emotion.")] = 200,
@@ -39,7 +42,8 @@ def report(
         raise ParameterError(f"--by must be 'emotion', got {by!r}")
     result = report_from_checkpoint(checkpoint, data, out, split=split, features=features, fold=fold,
                                     emotions=emotion or None,
-                                    n_pairs=pairs, n_steps=steps, overlay_steps=overlay_steps, n_overlays=overlays,
+                                    n_pairs=pairs, n_steps=steps, overlay_steps=overlay_steps,
+                                    overlay_max_steps=overlay_max_steps, n_overlays=overlays,
                                     max_items=max_items, progress=progress, log=lambda m: typer.echo(m, err=True))
     typer.echo(f"surrogate fidelity R2 {result['surrogate']['fidelity_r2']:.3f}; "
                f"{len(result['emotions'])} emotion pages")
@@ -53,6 +57,9 @@ def pair(
     checkpoint: Annotated[Path, typer.Option("--checkpoint", "-c", help="Checkpoint written by `resonance train`.")],
     steps: Annotated[int, typer.Option(min=2, help="Integration steps on descriptors.")] = 64,
     overlay_steps: Annotated[int, typer.Option(min=2, help="IG steps of the pixel / log-mel overlays.")] = 32,
+    overlay_max_steps: Annotated[int, typer.Option(min=2, help="Cap on the gradient evaluations of the overlays "
+                                                   "refined along the path until their completeness error is "
+                                                   "below 1 %.")] = 256,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Also write the numbers as JSON here.")] = None,
     html: Annotated[Path | None, typer.Option(help="Write a self-contained page with the overlays here.")] = None,
 ) -> None:
@@ -62,7 +69,8 @@ def pair(
     from attribution.pair import explain_pair
     from resonance.io import write_text_atomic
 
-    r = explain_pair(checkpoint, image, sound, n_steps=steps, overlay_steps=overlay_steps, html=html)
+    r = explain_pair(checkpoint, image, sound, n_steps=steps, overlay_steps=overlay_steps,
+                     overlay_max_steps=overlay_max_steps, html=html)
     if "ig_delta" in r:
         typer.echo(f"s({image.name}, {sound.name}) = {r['alignment']:.3f} "
                    f"(train-mean baseline {r['baseline_alignment']:.3f}; "
@@ -76,7 +84,8 @@ def pair(
     if "raw" in r:
         raw = r["raw"]
         typer.echo(f"pixels / bins: IG from {raw['baselines']['image']} / {raw['baselines']['audio']} "
-                   f"(s = {raw['baseline_alignment']:.3f}), completeness error {100 * raw['relative_delta']:.2f} %")
+                   f"(s = {raw['baseline_alignment']:.3f}), completeness error {100 * raw['relative_delta']:.2f} % "
+                   f"at {raw['n_steps']} steps" + ("" if raw["converged"] else " (step cap reached)"))
         for m in ("image", "audio"):
             g = sorted(raw[f"grouped_{m}"].items(), key=lambda kv: -abs(kv[1]))[:4]
             typer.echo(f"  {m} groups: " + ", ".join(f"{n} {v:+.3f}" for n, v in g))
