@@ -240,8 +240,11 @@ def index_page(report: dict[str, Any]) -> str:
         pair = f"{esc(pm['top_pairs'][0][0])} x {esc(pm['top_pairs'][0][1])} ({100 * pm['top_pairs'][0][2]:.1f} %)" \
             if pm.get("n_pairs") else "n/a"
         fe = page["shap"].get("fidelity_r2_emotion")
+        fidelity = "n/a" if fe is None else f"{fe:.2f}" + (
+            " <span class='flag'>(below the threshold: SHAP not interpretable here)</span>"
+            if fe < s["threshold"] else "")
         rows.append(f"<tr><td><a href='emotions/{esc(e)}.html'>{esc(e)}</a></td><td>{tops[0]}</td><td>{tops[1]}</td>"
-                    f"<td>{pair}</td><td>{'n/a' if fe is None else f'{fe:.2f}'}</td></tr>")
+                    f"<td>{pair}</td><td>{fidelity}</td></tr>")
     san = report.get("sanity", {})
     last = san.get("randomisation", [{}])[-1] if san.get("randomisation") else {}
     dele = san.get("deletion", {}).get("deletion")

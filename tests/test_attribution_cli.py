@@ -65,6 +65,10 @@ def test_attribute_report_cli_descriptor_towers(described, tmp_path):
         assert "descriptors only" in numbers["image"]["overlays_skipped"]
     assert "sanity.html" in index and report["sanity"]["randomisation"]
     assert "deletion" in report["sanity"] and report["sanity"]["field"] == "descriptors"
+    # an emotion whose surrogate fidelity is below the threshold is flagged on the index too
+    low = [e for e, n in report["emotions"].items()
+           if (n["shap"].get("fidelity_r2_emotion") or 1.0) < report["surrogate"]["threshold"]]
+    assert index.count("SHAP not interpretable here") == len(low)
 
 
 def test_attribute_report_on_a_hybrid_tower_explains_the_descriptor_part(described, tmp_path):
@@ -77,6 +81,12 @@ def test_attribute_report_on_a_hybrid_tower_explains_the_descriptor_part(describ
                 if n["pair_matrix"].get("method", "").startswith("integrated Jacobians"))
     assert some["pair_matrix"]["relative_delta_max"] < 0.05
     assert some["image"]["overlays"]["grouped_mean"] and some["audio"]["overlays"]["grouped_mean"]
+    settings = report["settings"]
+    for m in ("image", "audio"):  # every overlay records the steps it took (refined up to the cap) and whether 1 % held
+        ov = some[m]["overlays"]
+        assert len(ov["n_steps"]) == len(ov["converged"]) == len(ov["ids"])
+        assert all(settings["overlay_steps"] <= n <= settings["overlay_max_steps"] for n in ov["n_steps"])
+        assert all(c == (r < 0.01) for c, r in zip(ov["converged"], ov["relative_delta"], strict=True))
     page = (out / "emotions" / f"{some['emotion']}.html").read_text()
     assert page.count("data:image/png;base64") >= 6 and "<script" not in page and "http" not in page
 
