@@ -50,12 +50,12 @@ from attribution.sanity import (
     randomisation_blocks,
 )
 from attribution.stream import streamed_integrated_gradients
-from attribution.surrogate import random_pairs, shap_surrogate
+from attribution.surrogate import FIDELITY_THRESHOLD, random_pairs, shap_surrogate
 from attribution.targets import alignment
 from resonance.errors import ParameterError
 from resonance.io import write_text_atomic
 
-REPORT_FORMAT = 3
+REPORT_FORMAT = 4
 #: The report's regressions leave out descriptors whose variance inflation factor exceeds this.
 MAX_VIF = 10.0
 
@@ -92,40 +92,56 @@ class _Context:
         return collate(items)[modality]
 
 
-def _r2(y: np.ndarray, pred: np.ndarray) -> float | None:
-    """Held-out R^2 of the surrogate on the pairs of one emotion (None with fewer than 5)."""
-    if len(y) < 5 or np.var(y) == 0:
-        return None
-    return float(1 - np.mean((y - pred) ** 2) / np.var(y))
+def _emotion_pairs(table: ItemTable, emotion: str, n_pairs: int, seed: int) -> dict[str, np.ndarray]:
+    """``n_pairs`` distinct random (image, sound) pairs of which the image or the sound (or both) is labelled
+    ``emotion``, with both descriptor vectors and the model's alignment (as :func:`random_pairs`)."""
+    img_rows, aud_rows = table.rows("image"), table.rows("audio")
+    ni, na = len(img_rows), len(aud_rows)
+    ei = np.flatnonzero(table.label[img_rows] == emotion)
+    ea = np.flatnonzero(table.label[aud_rows] == emotion)
+    flat = np.union1d((ei[:, None] * na + np.arange(na)).ravel(), (np.arange(ni)[:, None] * na + ea).ravel())
+    rng = np.random.default_rng(seed)
+    flat = np.sort(rng.choice(flat, size=min(n_pairs, len(flat)), replace=False))
+    ii, aa = flat // na, flat % na
+    zi, za = table.embedding[img_rows], table.embedding[aud_rows]
+    return {"image": table.descriptors["image"][ii], "audio": table.descriptors["audio"][aa],
+            "score": (zi[ii] * za[aa]).sum(1), "pairs": np.stack([ii, aa], 1)}
 
 
-def _shap_section(ctx: _Context, emotion: str, pairs: dict[str, Any], surrogate: Any,
-                  numbers: dict[str, Any], figures: dict[str, str]) -> np.ndarray:
+def _shap_section(ctx: _Context, emotion: str, numbers: dict[str, Any], figures: dict[str, str]) -> Any:
+    """SHAP of this emotion's own surrogate: fitted on random pairs with an image or a sound of the
+    emotion, its fidelity measured on held-out pairs of the same kind. Returns the surrogate (None when
+    there are too few pairs)."""
     t, names = ctx.table, ctx.table.names
+    pairs = _emotion_pairs(t, emotion, ctx.s["n_pairs"], ctx.s["seed"])
+    if len(pairs["score"]) < 20:
+        numbers["shap"] = {"skipped": f"only {len(pairs['score'])} pairs with an item of {emotion}: a surrogate "
+                                      "needs >= 20", "n_pairs": 0, "interpretable": False,
+                           "fidelity_r2": None, "threshold": FIDELITY_THRESHOLD}
+        return None
+    surrogate = shap_surrogate({"image": pairs["image"], "audio": pairs["audio"]}, pairs["score"], t.names,
+                               seed=ctx.s["seed"], max_explain=300)
     rows = np.asarray(surrogate.extras["explained_rows"])
-    img_rows, aud_rows = t.rows("image"), t.rows("audio")
-    sel = ((t.label[img_rows[pairs["pairs"][rows, 0]]] == emotion)
-           | (t.label[aud_rows[pairs["pairs"][rows, 1]]] == emotion))
     fid = surrogate.extras["fidelity_r2"]
     numbers["shap"] = {"fidelity_r2": fid, "interpretable": surrogate.extras["interpretable"],
-                       "threshold": surrogate.extras["threshold"], "n_pairs": int(sel.sum()),
-                       "fidelity_r2_emotion": _r2(pairs["score"][rows][sel], surrogate.score[sel])}
-    if sel.any():
-        for m in ("image", "audio"):
-            v = np.abs(surrogate.attributions[m]["descriptors"][sel]).mean(0)
-            numbers["shap"][f"{m}_mean_abs"] = dict(zip(names[m], v.tolist(), strict=True))
-            order = np.argsort(-v)[:3]
-            numbers["shap"][f"{m}_top"] = [(names[m][i], float(v[i])) for i in order]
-            figures[f"shap_bar_{m}"] = pages.bar(names[m], v, f"{m}: mean |SHAP| (surrogate R2 {fid:.2f})")
-        x = np.concatenate([pairs["image"][rows][sel], pairs["audio"][rows][sel]], 1)
-        sv = np.concatenate([surrogate.attributions["image"]["descriptors"][sel],
-                             surrogate.attributions["audio"]["descriptors"][sel]], 1)
-        figures["shap_beeswarm"] = pages.beeswarm(sv, x, [f"image:{n}" for n in names["image"]]
-                                                  + [f"audio:{n}" for n in names["audio"]])
-    return sel
+                       "threshold": surrogate.extras["threshold"], "n_pairs": int(len(rows)),
+                       "n_train": surrogate.extras["n_train"], "n_test": surrogate.extras["n_test"],
+                       "scope": f"random pairs with an image or a sound of {emotion}"}
+    for m in ("image", "audio"):
+        v = np.abs(surrogate.attributions[m]["descriptors"]).mean(0)
+        numbers["shap"][f"{m}_mean_abs"] = dict(zip(names[m], v.tolist(), strict=True))
+        order = np.argsort(-v)[:3]
+        numbers["shap"][f"{m}_top"] = [(names[m][i], float(v[i])) for i in order]
+        figures[f"shap_bar_{m}"] = pages.bar(names[m], v, f"{m}: mean |SHAP| (surrogate R2 {fid:.2f})")
+    x = np.concatenate([pairs["image"][rows], pairs["audio"][rows]], 1)
+    sv = np.concatenate([surrogate.attributions["image"]["descriptors"],
+                         surrogate.attributions["audio"]["descriptors"]], 1)
+    figures["shap_beeswarm"] = pages.beeswarm(sv, x, [f"image:{n}" for n in names["image"]]
+                                              + [f"audio:{n}" for n in names["audio"]])
+    return surrogate
 
 
-def _pair_section(ctx: _Context, emotion: str, surrogate: Any, sel: np.ndarray, numbers: dict[str, Any],
+def _pair_section(ctx: _Context, emotion: str, surrogate: Any, numbers: dict[str, Any],
                   figures: dict[str, str]) -> None:
     t, names = ctx.table, ctx.table.names
     ri, ra = t.rows("image", emotion), t.rows("audio", emotion)
@@ -144,16 +160,16 @@ def _pair_section(ctx: _Context, emotion: str, surrogate: Any, sel: np.ndarray, 
                  "main_image_mean": float(np.mean(ij.extras["main_image"])),
                  "main_audio_mean": float(np.mean(ij.extras["main_audio"]))}
     else:
-        if not sel.any():
-            numbers["pair_matrix"] = {"n_pairs": 0, "skipped": "no explained pairs of this emotion"}
+        if surrogate is None:
+            numbers["pair_matrix"] = {"n_pairs": 0, "skipped": "no surrogate for this emotion (too few pairs)"}
             return
-        matrix = surrogate.attributions["pair"]["matrix"][sel]
-        w = sel.astype(np.float64)
-        ranking = pair_ranking(surrogate, w)
-        k = int(sel.sum())
+        matrix = surrogate.attributions["pair"]["matrix"]
+        ranking = pair_ranking(surrogate)
+        k = len(matrix)
         why = ("the towers read no descriptors" if not all(ctx.descriptor_inputs.values()) else
                f"no congruent pairs: the data has no {'image' if not len(ri) else 'sound'} of {emotion}")
-        method = f"SHAP interaction values of the surrogate over the pairs with an item of {emotion} ({why})"
+        method = (f"SHAP interaction values of {emotion}'s surrogate over held-out pairs with an item of "
+                  f"{emotion} ({why})")
         extra = {"relative_delta_median": float(np.median(np.abs(surrogate.delta))), "relative_delta_max":
                  float(np.max(np.abs(surrogate.delta)))}
     mean = matrix.mean(0)
@@ -240,12 +256,11 @@ def _modality_section(ctx: _Context, emotion: str, m: str, figures: dict[str, st
     return entry, desc_rel, raw_rel
 
 
-def _emotion_section(ctx: _Context, emotion: str, pairs: dict[str, Any],
-                     surrogate: Any) -> tuple[dict[str, Any], dict[str, str]]:
+def _emotion_section(ctx: _Context, emotion: str) -> tuple[dict[str, Any], dict[str, str]]:
     numbers: dict[str, Any] = {"emotion": emotion}
     figures: dict[str, str] = {}
-    sel = _shap_section(ctx, emotion, pairs, surrogate, numbers, figures)
-    _pair_section(ctx, emotion, surrogate, sel, numbers, figures)
+    surrogate = _shap_section(ctx, emotion, numbers, figures)
+    _pair_section(ctx, emotion, surrogate, numbers, figures)
     desc_rel, raw_rel = [], []
     for m in ("image", "audio"):
         numbers[m], d, r = _modality_section(ctx, emotion, m, figures)
@@ -401,7 +416,7 @@ def attribution_report(model: Any, items: Sequence[dict[str, Any]], out: str | P
             if log:
                 log(f"{emotion}: already done, skipped")
         else:
-            numbers, figures = _emotion_section(ctx, emotion, pairs, surrogate)
+            numbers, figures = _emotion_section(ctx, emotion)
             numbers["settings"] = settings
             write_text_atomic(path.with_suffix(".html"), pages.emotion_page(emotion, numbers, figures))
             write_text_atomic(path, json.dumps(numbers, default=float))

@@ -152,13 +152,14 @@ def emotion_page(emotion: str, numbers: dict[str, Any], figures: dict[str, str])
     parts = [f"<h1>{esc(emotion)}</h1><p><a href='../index.html'>index</a> | "
              "<a href='../sanity.html'>sanity checks</a></p>"]
     s = numbers["shap"]
-    fe = s.get("fidelity_r2_emotion")
-    low = not s["interpretable"] or (fe is not None and fe < s.get("threshold", 0.5))
-    flag = " <span class='flag'>(below the threshold: not interpretable)</span>" if low else ""
-    parts.append(f"<h2>SHAP on descriptors (surrogate of s(image, sound))</h2><p>surrogate held-out R2 "
-                 f"{s['fidelity_r2']:.3f}{flag} (on this emotion's held-out pairs: "
-                 f"{'n/a' if fe is None else f'{fe:.3f}'}); {s['n_pairs']} explained pairs with an image or sound of "
-                 f"{esc(emotion)}</p><div class='row'>")
+    parts.append("<h2>SHAP on descriptors (this emotion's surrogate of s(image, sound))</h2>")
+    if s.get("fidelity_r2") is None:
+        parts.append(f"<p>{esc(s.get('skipped', 'no surrogate'))}</p><div class='row'>")
+    else:
+        flag = "" if s["interpretable"] else " <span class='flag'>(below the threshold: not interpretable)</span>"
+        parts.append(f"<p>gradient-boosted surrogate fitted on {s['n_train']} {esc(s['scope'])}; held-out R2 "
+                     f"{s['fidelity_r2']:.3f}{flag} (threshold {s['threshold']}) on {s['n_test']} held-out pairs, "
+                     f"{s['n_pairs']} of them explained</p><div class='row'>")
     parts += [f"<img src='{figures[k]}'>" for k in ("shap_bar_image", "shap_bar_audio") if k in figures]
     parts.append("</div>")
     if "shap_beeswarm" in figures:
@@ -239,10 +240,10 @@ def index_page(report: dict[str, Any]) -> str:
         pm = page["pair_matrix"]
         pair = f"{esc(pm['top_pairs'][0][0])} x {esc(pm['top_pairs'][0][1])} ({100 * pm['top_pairs'][0][2]:.1f} %)" \
             if pm.get("n_pairs") else "n/a"
-        fe = page["shap"].get("fidelity_r2_emotion")
+        fe = page["shap"].get("fidelity_r2")
         fidelity = "n/a" if fe is None else f"{fe:.2f}" + (
-            " <span class='flag'>(below the threshold: SHAP not interpretable here)</span>"
-            if fe < s["threshold"] else "")
+            "" if page["shap"]["interpretable"] else
+            " <span class='flag'>(below the threshold: SHAP not interpretable here)</span>")
         rows.append(f"<tr><td><a href='emotions/{esc(e)}.html'>{esc(e)}</a></td><td>{tops[0]}</td><td>{tops[1]}</td>"
                     f"<td>{pair}</td><td>{fidelity}</td></tr>")
     san = report.get("sanity", {})
@@ -258,9 +259,9 @@ def index_page(report: dict[str, Any]) -> str:
                        f"[{dele['auc_gap_ci'][0]:.3f}, "
                        f"{dele['auc_gap_ci'][1]:.3f}]</p>")
     body = (f"<h1>Attribution report</h1><p>{esc(report['model'])}; {report['settings']['n_items']} items; "
-            f"surrogate fidelity R2 {s['fidelity_r2']:.3f}{flag}</p>{sanity_line}"
+            f"surrogate of all pairs: fidelity R2 {s['fidelity_r2']:.3f}{flag}</p>{sanity_line}"
             "<table><tr><th>emotion</th><th>image: IG top descriptors</th><th>sound: IG top descriptors</th>"
-            f"<th>top image x sound pair</th><th>surrogate R2 on its pairs</th></tr>{''.join(rows)}</table>"
+            f"<th>top image x sound pair</th><th>its surrogate's held-out R2</th></tr>{''.join(rows)}</table>"
             "<p>IG top descriptors: mean |IG| of the prototype alignment over the emotion's items (SHAP where "
             "the other modality has no item of the emotion); top pair: integrated Jacobians over congruent pairs, "
             "else the surrogate's SHAP interactions. All numbers: "

@@ -19,7 +19,8 @@ def report(
     by: Annotated[str, typer.Option(help="Grouping of the pages (only 'emotion' today).")] = "emotion",
     split: Annotated[str, typer.Option(help="Split to explain.")] = "test",
     emotion: Annotated[list[str] | None, typer.Option("--emotion", help="Only these emotions (repeatable).")] = None,
-    pairs: Annotated[int, typer.Option(min=20, help="Random image-sound pairs for the SHAP surrogate.")] = 2000,
+    pairs: Annotated[int, typer.Option(min=20, help="Random image-sound pairs of each SHAP surrogate (all pairs; "
+                                       "pairs with an item of each emotion).")] = 2000,
     steps: Annotated[int, typer.Option(min=2, help="IG / integrated-Jacobian steps on descriptors.")] = 64,
     overlay_steps: Annotated[int, typer.Option(min=2, help="IG steps of the pixel / log-mel overlays.")] = 32,
     overlay_max_steps: Annotated[int, typer.Option(min=2, help="Cap on the gradient evaluations of an overlay "
