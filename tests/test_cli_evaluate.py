@@ -98,8 +98,10 @@ def test_index_build_on_a_plain_folder_then_match_both_ways(tiny, tmp_path):
     output = _ok(_run("match", painting, "--index", index, "-k", 20, "--device", "cpu"))
     assert output.splitlines()[0] == "8 sounds closest to calm_1.png (image):"  # k clipped to the gallery
     output = _ok(_run("match", painting, "--index", index, "-k", 2, "--same", "--device", "cpu"))
-    assert output.splitlines()[1].split()[-1].endswith("calm_1.png")  # itself first, score 1
-    assert float(output.splitlines()[1].split()[1]) == pytest.approx(1.0, abs=1e-5)
+    hits = [(line.split()[-1], float(line.split()[1])) for line in output.splitlines()[1:3]]
+    assert hits[0][1] == pytest.approx(1.0, abs=1e-5)  # itself, at score 1 ...
+    # ... first, or tied with another painting the tiny model embeds identically (the order of a tie is free)
+    assert any(name.endswith("calm_1.png") and score >= hits[0][1] - 1e-5 for name, score in hits), hits
 
 
 def test_index_build_on_a_dataset_keeps_labels(tiny, tmp_path):
