@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
+from cli_helpers import one_error_line
 from typer.testing import CliRunner
 
 from resonance.cli.main import app
@@ -20,15 +21,6 @@ pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
 def _run(*args: str):
     return runner.invoke(app, list(args))
-
-
-def _one_error_line(result) -> str:
-    assert result.exit_code == 2, result.output
-    assert isinstance(result.exception, SystemExit), repr(result.exception)  # no traceback
-    lines = [line for line in result.output.splitlines() if line.strip()]
-    errors = [line for line in lines if line.startswith("error: ")]
-    assert len(errors) == 1 and "Traceback" not in result.output, result.output
-    return errors[0]
 
 
 @pytest.fixture
@@ -60,7 +52,7 @@ def manifests(tmp_path: Path) -> dict[str, Path]:
 ])
 def test_user_errors_are_one_line_and_exit_2(args, expected, tmp_path, manifests):
     filled = [a.format(tmp=tmp_path, **manifests) for a in args]
-    line = _one_error_line(_run(*filled))
+    line = one_error_line(_run(*filled))
     assert expected in line, line
     assert not (tmp_path / "f.parquet").exists() and not (tmp_path / "o" / "manifest.parquet").exists()
 
@@ -68,7 +60,7 @@ def test_user_errors_are_one_line_and_exit_2(args, expected, tmp_path, manifests
 def test_prepare_of_nothing_usable_names_the_reasons(tmp_path):
     (tmp_path / "src" / "Angry").mkdir(parents=True)
     (tmp_path / "src" / "Angry" / "x.wav").write_bytes(b"")
-    line = _one_error_line(_run("data", "prepare", f"generic={tmp_path / 'src'}", "--out", str(tmp_path / "o"),
+    line = one_error_line(_run("data", "prepare", f"generic={tmp_path / 'src'}", "--out", str(tmp_path / "o"),
                                 "--workers", "1"))
     assert "empty_file" in line and "rejected.csv" not in line
 

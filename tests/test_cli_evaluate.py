@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from cli_helpers import one_error_line
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -34,15 +35,6 @@ def _run(*args: object):
 def _ok(result) -> str:
     assert result.exit_code == 0, (result.output, result.exception)
     return result.output
-
-
-def _one_error_line(result) -> str:
-    assert result.exit_code == 2, result.output
-    assert isinstance(result.exception, SystemExit), repr(result.exception)  # no traceback
-    lines = [line for line in result.output.splitlines() if line.strip()]
-    errors = [line for line in lines if line.startswith("error: ")]
-    assert len(errors) == 1 and "Traceback" not in result.output, result.output
-    return errors[0]
 
 
 @pytest.fixture(scope="module")
@@ -115,18 +107,18 @@ def test_index_build_on_a_dataset_keeps_labels(tiny, tmp_path):
 def test_bad_checkpoint_and_bad_query_are_one_line(tiny, tmp_path):
     garbage = tmp_path / "garbage.pt"
     garbage.write_bytes(b"not a checkpoint at all")
-    line = _one_error_line(_run("evaluate", garbage, "--data", tiny["dataset"], "--out", tmp_path / "o", *QUIET))
+    line = one_error_line(_run("evaluate", garbage, "--data", tiny["dataset"], "--out", tmp_path / "o", *QUIET))
     assert "not a readable resonance checkpoint" in line and not (tmp_path / "o").exists()
     ckpt = torch.load(tiny["checkpoint"], weights_only=True)
     ckpt["taxonomy"] = ["joy", "grief"]
     torch.save(ckpt, tmp_path / "other.pt")
-    line = _one_error_line(_run("map", tmp_path / "other.pt", "--data", tiny["dataset"], "--out", tmp_path / "m",
+    line = one_error_line(_run("map", tmp_path / "other.pt", "--data", tiny["dataset"], "--out", tmp_path / "m",
                                 *QUIET))
     assert "retrain on the current taxonomy" in line and not (tmp_path / "m").exists()
-    line = _one_error_line(_run("index", "build", garbage, tiny["folder"], "--out", tmp_path / "i", *QUIET))
+    line = one_error_line(_run("index", "build", garbage, tiny["folder"], "--out", tmp_path / "i", *QUIET))
     assert "not a readable resonance checkpoint" in line
     sounds_only = make_dataset(tmp_path / "sounds_only", per_category=1, test_modalities=("audio",), features=False)
-    line = _one_error_line(_run("evaluate", tiny["checkpoint"], "--data", sounds_only, "--out", tmp_path / "o",
+    line = one_error_line(_run("evaluate", tiny["checkpoint"], "--data", sounds_only, "--out", tmp_path / "o",
                                 *QUIET))
     assert "no labelled paintings (image) items" in line and not (tmp_path / "o").exists()
 
@@ -134,22 +126,22 @@ def test_bad_checkpoint_and_bad_query_are_one_line(tiny, tmp_path):
     _ok(_run("index", "build", tiny["checkpoint"], tiny["folder"], "--out", index, *QUIET))
     broken = tmp_path / "broken.wav"
     broken.write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(np.arange(40, dtype=np.uint8)))
-    line = _one_error_line(_run("match", broken, "--index", index, "--device", "cpu"))
+    line = one_error_line(_run("match", broken, "--index", index, "--device", "cpu"))
     assert "broken.wav" in line and "decode" in line.lower()
     truncated = tmp_path / "truncated.png"
     truncated.write_bytes((tiny["folder"] / "image" / "calm_1.png").read_bytes()[:60])
-    line = _one_error_line(_run("match", truncated, "--index", index, "--device", "cpu"))
+    line = one_error_line(_run("match", truncated, "--index", index, "--device", "cpu"))
     assert "truncated.png" in line
     text = tmp_path / "query.txt"
     text.write_text("hello")
-    assert "neither an image nor a sound" in _one_error_line(_run("match", text, "--index", index))
-    assert "not an index folder" in _one_error_line(_run("match", tiny["folder"] / "audio" / "calm_0.wav",
+    assert "neither an image nor a sound" in one_error_line(_run("match", text, "--index", index))
+    assert "not an index folder" in one_error_line(_run("match", tiny["folder"] / "audio" / "calm_0.wav",
                                                          "--index", tmp_path))
     other = tmp_path / "retrained.pt"
     shutil.copy(tiny["checkpoint"], other)
     with open(other, "ab") as handle:  # same weights, other bytes: another checkpoint as far as the index knows
         handle.write(b"\0")
-    line = _one_error_line(_run("match", tiny["folder"] / "audio" / "calm_0.wav", "--index", index,
+    line = one_error_line(_run("match", tiny["folder"] / "audio" / "calm_0.wav", "--index", index,
                                 "--checkpoint", other))
     assert "not the checkpoint the index" in line
 

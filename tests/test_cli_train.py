@@ -9,6 +9,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from cli_helpers import one_error_line  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
 from resonance.cli.main import app  # noqa: E402
@@ -51,15 +52,6 @@ def _config(tmp_path, dataset, steps=3, tensorboard=True, extra=""):
     path.write_text(CONFIG.format(steps=steps, tensorboard=str(tensorboard).lower(), dataset=dataset,
                                   cache=tmp_path / "cache") + extra)
     return path
-
-
-def _one_error_line(result) -> str:
-    assert result.exit_code == 2, result.output
-    assert isinstance(result.exception, SystemExit), repr(result.exception)
-    lines = [line for line in result.output.splitlines() if line.strip()]
-    errors = [line for line in lines if line.startswith("error: ")]
-    assert len(errors) == 1 and len(lines) == 1 and "Traceback" not in result.output, result.output
-    return errors[0]
 
 
 def test_train_writes_a_checkpoint_and_says_where(probe_dataset, tmp_path):
@@ -113,9 +105,10 @@ def test_folds_file_runs_every_fold_and_reports_mean_sd(probe_dataset, tmp_path)
 
 def test_unknown_config_key_is_one_line_exit_2(probe_dataset, tmp_path):
     config = _config(tmp_path, probe_dataset, extra="bogus_key = 1\n")
-    line = _one_error_line(runner.invoke(app, ["train", str(config)]))
+    line = one_error_line(runner.invoke(app, ["train", str(config)]), only=True)
     assert "unknown config key 'data.bogus_key'" in line
-    line = _one_error_line(runner.invoke(app, ["train", str(_config(tmp_path, probe_dataset)), "--set", "lrr=1"]))
+    line = one_error_line(runner.invoke(app, ["train", str(_config(tmp_path, probe_dataset)), "--set", "lrr=1"]),
+                          only=True)
     assert "unknown config key 'lrr'" in line and not (tmp_path / "runs").exists()
 
 
@@ -127,8 +120,8 @@ def test_dataset_lacking_a_modality_is_one_line_naming_the_fix(probe_dataset, tm
     (tmp_path / "images").mkdir()
     write_manifest(images, tmp_path / "images" / "manifest.parquet", dict(info.provenance))
     out = tmp_path / "run"
-    line = _one_error_line(runner.invoke(app, ["train", str(_config(tmp_path, tmp_path / "images")),
-                                               "--out", str(out)]))
+    line = one_error_line(runner.invoke(app, ["train", str(_config(tmp_path, tmp_path / "images")),
+                                               "--out", str(out)]), only=True)
     assert "no audio items" in line and "resonance data prepare" in line
     assert not (out / "checkpoints").exists()
 
@@ -136,7 +129,7 @@ def test_dataset_lacking_a_modality_is_one_line_naming_the_fix(probe_dataset, tm
 def test_manifest_kind_without_dataset_is_refused_before_work(tmp_path):
     config = tmp_path / "c.toml"
     config.write_text('[data]\nkind = "manifest"\n')
-    assert "needs data.dataset" in _one_error_line(runner.invoke(app, ["train", str(config)]))
+    assert "needs data.dataset" in one_error_line(runner.invoke(app, ["train", str(config)]), only=True)
 
 
 @pytest.mark.parametrize("name", ["probes_small.toml", "ravdess_dvisa.toml"])
