@@ -55,7 +55,7 @@ from attribution.targets import alignment
 from resonance.errors import ParameterError
 from resonance.io import write_text_atomic
 
-REPORT_FORMAT = 4
+REPORT_FORMAT = 5
 #: The report's regressions leave out descriptors whose variance inflation factor exceeds this.
 MAX_VIF = 10.0
 
@@ -313,15 +313,17 @@ def _sanity(ctx: _Context) -> tuple[dict[str, Any], dict[str, str]]:
               "faithfulness": faith, "randomised_spearman_final": rows[-1]["spearman_abs"] if rows else None,
               "randomised_spearman_signed_final": rows[-1]["spearman_signed"] if rows else None,
               "randomised_spearman_importance_final": rows[-1].get("spearman_importance") if rows else None,
-              "random_vs_random_spearman_abs": floor}
+              "random_vs_random_spearman_abs": floor["abs"],
+              "random_vs_random_spearman_importance": floor["importance"]}
     figures = {"deletion": pages.curves(di, field), "completeness": pages.hist(result.relative_delta,
                                                                                "IG |delta| / |s - s(baseline)|")}
     return sanity, figures
 
 
-def _random_floor(model: Any, explain: Callable[[Any], np.ndarray], seed: int) -> float:
-    """Spearman of |IG| between two independently re-initialised models: the floor that the input
-    differences (x - baseline), shared by every model, put under the randomisation check."""
+def _random_floor(model: Any, explain: Callable[[Any], np.ndarray], seed: int) -> dict[str, float]:
+    """Spearman between two independently re-initialised models, of |IG| element-wise (``abs``) and of the
+    features' ranking by mean |IG| (``importance``): the floors that what every model shares (the input
+    differences x - baseline, undefined descriptors masked to 0) put under the randomisation check."""
     import copy
 
     import torch
@@ -335,8 +337,10 @@ def _random_floor(model: Any, explain: Callable[[Any], np.ndarray], seed: int) -
         torch.manual_seed(seed + 100 + k)
         for name in randomisable_layers(work):
             work.get_submodule(name).reset_parameters()
-        maps.append(np.abs(np.ravel(explain(work))))
-    return float(spearmanr(maps[0], maps[1]).statistic)
+        maps.append(np.abs(np.asarray(explain(work))))
+    ranks = [a.reshape(len(a), -1).mean(0) for a in maps]
+    return {"abs": float(spearmanr(np.ravel(maps[0]), np.ravel(maps[1])).statistic),
+            "importance": float(spearmanr(ranks[0], ranks[1]).statistic)}
 
 
 def _resumed(path: Path, settings: dict[str, Any]) -> dict[str, Any] | None:

@@ -214,8 +214,10 @@ def sanity_page(sanity: dict[str, Any], figures: dict[str, str]) -> str:
                    f"<td>{r.get('spearman_importance', float('nan')):.3f}</td></tr>" for r in sanity["randomisation"])
     parts.append("<h2>Cascading model-parameter randomisation</h2><p>Spearman rank correlation of IG with the "
                  "trained model's after re-initialising these blocks, cumulatively from the top; two independently "
-                 f"re-initialised models correlate {sanity['random_vs_random_spearman_abs']:.3f} in |IG| (the floor "
-                 "that the input differences shared by every model set)</p><table><tr><th>block</th><th>|IG|</th>"
+                 f"re-initialised models correlate {sanity['random_vs_random_spearman_abs']:.3f} in |IG| and "
+                 f"{sanity.get('random_vs_random_spearman_importance', float('nan')):.3f} in the feature ranking "
+                 "(the floors that what every model shares, the input differences and the masked descriptors, "
+                 "set)</p><table><tr><th>block</th><th>|IG|</th>"
                  f"<th>signed IG</th><th>feature ranking (mean |IG|)</th></tr>{rows}</table>")
     parts.append("<h2>Deletion and insertion</h2>")
     if "deletion" in figures:
