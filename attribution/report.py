@@ -92,16 +92,40 @@ class _Context:
         return collate(items)[modality]
 
 
+#: Up to this many candidate pairs an emotion's pairs are sampled from the enumerated list (16 MB); beyond,
+#: they are drawn without enumerating.
+ENUMERATE_PAIRS = 2_000_000
+
+
 def _emotion_pairs(table: ItemTable, emotion: str, n_pairs: int, seed: int) -> dict[str, np.ndarray]:
     """``n_pairs`` distinct random (image, sound) pairs of which the image or the sound (or both) is labelled
-    ``emotion``, with both descriptor vectors and the model's alignment (as :func:`random_pairs`)."""
+    ``emotion``, uniform over those pairs, with both descriptor vectors and the model's alignment (as
+    :func:`random_pairs`). Memory is O(n_pairs): the pairs are drawn, not enumerated, unless there are few."""
     img_rows, aud_rows = table.rows("image"), table.rows("audio")
     ni, na = len(img_rows), len(aud_rows)
     ei = np.flatnonzero(table.label[img_rows] == emotion)
     ea = np.flatnonzero(table.label[aud_rows] == emotion)
-    flat = np.union1d((ei[:, None] * na + np.arange(na)).ravel(), (np.arange(ni)[:, None] * na + ea).ravel())
+    in_e = np.zeros(ni, dtype=bool)
+    in_e[ei] = True
+    total = len(ei) * na + ni * len(ea) - len(ei) * len(ea)
     rng = np.random.default_rng(seed)
-    flat = np.sort(rng.choice(flat, size=min(n_pairs, len(flat)), replace=False))
+    if total <= max(4 * n_pairs, ENUMERATE_PAIRS):
+        flat = np.union1d((ei[:, None] * na + np.arange(na)).ravel(), (np.arange(ni)[:, None] * na + ea).ravel())
+        flat = rng.choice(flat, size=min(n_pairs, len(flat)), replace=False)
+    else:  # draw from the two rectangles (E images x all sounds, all images x E sounds), once per pair
+        chosen: set[int] = set()
+        n1, n2 = len(ei) * na, ni * len(ea)
+        while len(chosen) < n_pairs:
+            k = rng.integers(0, n1 + n2, size=2 * n_pairs)
+            one, two = k < n1, np.maximum(k - n1, 0)
+            i = np.where(one, ei[np.minimum(k, n1 - 1) // na] if n1 else 0, two // max(len(ea), 1))
+            a = np.where(one, k % na, ea[two % len(ea)] if len(ea) else 0)
+            keep = one | ~in_e[i]  # a pair with an E image is drawn through the first rectangle only
+            for c in (i * na + a)[keep].tolist():  # in the order drawn
+                if len(chosen) < n_pairs:
+                    chosen.add(c)
+        flat = np.fromiter(chosen, dtype=np.int64)
+    flat = np.sort(flat)
     ii, aa = flat // na, flat % na
     zi, za = table.embedding[img_rows], table.embedding[aud_rows]
     return {"image": table.descriptors["image"][ii], "audio": table.descriptors["audio"][aa],

@@ -84,3 +84,34 @@ def test_streamed_ig_matches_one_pass_and_keeps_only_summaries(planted):
         np.testing.assert_allclose(streamed.mean_abs(m), whole.mean_abs(m), rtol=1e-4, atol=1e-7)
     np.testing.assert_allclose(np.concatenate(streamed.delta), whole.delta, atol=1e-6)
     assert streamed.top("image", 1)[0][0] == PLANTED[0]
+
+
+@pytest.mark.parametrize("n_img,n_aud,n_pairs,enumerate_max", [(30, 40, 200, 2_000_000), (600, 600, 2000, 1000)])
+def test_emotion_pairs_are_distinct_uniform_pairs_with_an_item_of_the_emotion(n_img, n_aud, n_pairs, enumerate_max,
+                                                                              monkeypatch):
+    import attribution.report
+    from attribution.items import ItemTable
+    from attribution.report import _emotion_pairs
+
+    monkeypatch.setattr(attribution.report, "ENUMERATE_PAIRS", enumerate_max)  # the second case is drawn
+
+    rng = np.random.default_rng(0)
+    n = n_img + n_aud
+    modality = np.array(["image"] * n_img + ["audio"] * n_aud)
+    label = np.where(rng.random(n) < 1 / 6, "fear", "calm")
+    table = ItemTable(source=[], modality=modality, label=label, p=np.zeros((n, 1)), ids=[str(i) for i in range(n)],
+                      embedding=rng.normal(size=(n, 4)),
+                      descriptors={"image": rng.normal(size=(n_img, 3)), "audio": rng.normal(size=(n_aud, 2))},
+                      names={"image": ["a", "b", "c"], "audio": ["d", "e"]})
+    pairs = _emotion_pairs(table, "fear", n_pairs, seed=1)
+    ii, aa = pairs["pairs"].T
+    fi, fa = label[:n_img][ii] == "fear", label[n_img:][aa] == "fear"
+    assert len(ii) == n_pairs and len({(i, a) for i, a in zip(ii, aa, strict=True)}) == n_pairs
+    assert np.all(fi | fa)
+    # uniform over the union: the share of pairs with both items of the emotion matches its share of the union
+    ei, ea = (label[:n_img] == "fear").sum(), (label[n_img:] == "fear").sum()
+    both = ei * ea / (ei * n_aud + n_img * ea - ei * ea)
+    assert abs(np.mean(fi & fa) - both) < 4 * np.sqrt(both * (1 - both) / n_pairs) + 0.01
+    np.testing.assert_allclose(pairs["score"], (table.embedding[:n_img][ii] * table.embedding[n_img:][aa]).sum(1))
+    again = _emotion_pairs(table, "fear", n_pairs, seed=1)
+    np.testing.assert_array_equal(again["pairs"], pairs["pairs"])  # seeded
