@@ -55,7 +55,7 @@ from attribution.targets import alignment
 from resonance.errors import ParameterError
 from resonance.io import write_text_atomic
 
-REPORT_FORMAT = 5
+REPORT_FORMAT = 6
 #: The report's regressions leave out descriptors whose variance inflation factor exceeds this.
 MAX_VIF = 10.0
 
@@ -321,10 +321,12 @@ def _sanity(ctx: _Context) -> tuple[dict[str, Any], dict[str, str]]:
         return np.concatenate([r.attributions[m][field].reshape(k, -1) for m in ("image", "audio")], 1)
 
     kept: list = []
+    n_img = int(np.prod(parts["image"][field].shape[1:]))
+    groups = {"image": slice(0, n_img), "audio": slice(n_img, None)}
     rows = cascading_randomisation(ctx.model, lambda mdl: explain(mdl, kept if not kept else None),
-                                   seed=s["seed"], blocks=randomisation_blocks(ctx.model))
+                                   seed=s["seed"], blocks=randomisation_blocks(ctx.model), feature_groups=groups)
     result = kept[0]
-    floor = _random_floor(ctx.model, explain, s["seed"])
+    floor = _random_floor(ctx.model, explain, s["seed"], groups)
     di = deletion_insertion(ctx.model, alignment(), parts, result, field=field, n_boot=1000, seed=s["seed"],
                             n_random=s["n_random"], n_points=s["n_points"])
     faith = faithfulness_correlation(ctx.model, alignment(), parts, result, field=field, seed=s["seed"])
@@ -337,14 +339,18 @@ def _sanity(ctx: _Context) -> tuple[dict[str, Any], dict[str, str]]:
               "faithfulness": faith, "randomised_spearman_final": rows[-1]["spearman_abs"] if rows else None,
               "randomised_spearman_signed_final": rows[-1]["spearman_signed"] if rows else None,
               "randomised_spearman_importance_final": rows[-1].get("spearman_importance") if rows else None,
+              "randomised_spearman_importance_by_modality_final": {
+                  m: rows[-1].get(f"spearman_importance_{m}") for m in groups} if rows else None,
               "random_vs_random_spearman_abs": floor["abs"],
-              "random_vs_random_spearman_importance": floor["importance"]}
+              "random_vs_random_spearman_importance": floor["importance"],
+              "random_vs_random_spearman_importance_by_modality": {m: floor[f"importance_{m}"] for m in groups}}
     figures = {"deletion": pages.curves(di, field), "completeness": pages.hist(result.relative_delta,
                                                                                "IG |delta| / |s - s(baseline)|")}
     return sanity, figures
 
 
-def _random_floor(model: Any, explain: Callable[[Any], np.ndarray], seed: int) -> dict[str, float]:
+def _random_floor(model: Any, explain: Callable[[Any], np.ndarray], seed: int,
+                  groups: dict[str, slice]) -> dict[str, float]:
     """Spearman between two independently re-initialised models, of |IG| element-wise (``abs``) and of the
     features' ranking by mean |IG| (``importance``): the floors that what every model shares (the input
     differences x - baseline, undefined descriptors masked to 0) put under the randomisation check."""
@@ -363,8 +369,11 @@ def _random_floor(model: Any, explain: Callable[[Any], np.ndarray], seed: int) -
             work.get_submodule(name).reset_parameters()
         maps.append(np.abs(np.asarray(explain(work))))
     ranks = [a.reshape(len(a), -1).mean(0) for a in maps]
-    return {"abs": float(spearmanr(np.ravel(maps[0]), np.ravel(maps[1])).statistic),
-            "importance": float(spearmanr(ranks[0], ranks[1]).statistic)}
+    out = {"abs": float(spearmanr(np.ravel(maps[0]), np.ravel(maps[1])).statistic),
+           "importance": float(spearmanr(ranks[0], ranks[1]).statistic)}
+    for g, sl in groups.items():
+        out[f"importance_{g}"] = float(spearmanr(ranks[0][sl], ranks[1][sl]).statistic)
+    return out
 
 
 def _resumed(path: Path, settings: dict[str, Any]) -> dict[str, Any] | None:

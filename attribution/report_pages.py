@@ -210,15 +210,21 @@ def sanity_page(sanity: dict[str, Any], figures: dict[str, str]) -> str:
              f"<p>{esc(sanity['what'])}</p>"]
     c = sanity.get("completeness")
     parts.append(_completeness(c, figures.get("completeness"), "completeness (default n_steps)"))
+    nan = float("nan")
     rows = "".join(f"<tr><td>{esc(r['layer'])}</td><td>{r['spearman_abs']:.3f}</td><td>{r['spearman_signed']:.3f}</td>"
-                   f"<td>{r.get('spearman_importance', float('nan')):.3f}</td></tr>" for r in sanity["randomisation"])
+                   f"<td>{r.get('spearman_importance', nan):.3f}</td><td>{r.get('spearman_importance_image', nan):.3f}"
+                   f"</td><td>{r.get('spearman_importance_audio', nan):.3f}</td></tr>" for r in sanity["randomisation"])
+    floor = sanity.get("random_vs_random_spearman_importance_by_modality") or {}
     parts.append("<h2>Cascading model-parameter randomisation</h2><p>Spearman rank correlation of IG with the "
                  "trained model's after re-initialising these blocks, cumulatively from the top; two independently "
                  f"re-initialised models correlate {sanity['random_vs_random_spearman_abs']:.3f} in |IG| and "
-                 f"{sanity.get('random_vs_random_spearman_importance', float('nan')):.3f} in the feature ranking "
-                 "(the floors that what every model shares, the input differences and the masked descriptors, "
-                 "set)</p><table><tr><th>block</th><th>|IG|</th>"
-                 f"<th>signed IG</th><th>feature ranking (mean |IG|)</th></tr>{rows}</table>")
+                 f"{sanity.get('random_vs_random_spearman_importance', nan):.3f} in the feature ranking "
+                 f"({floor.get('image', nan):.3f} within the image features, {floor.get('audio', nan):.3f} within "
+                 "the sound features): the floors that what every model shares (the input differences, the masked "
+                 "descriptors, the two towers' scales) set. The report ranks each modality's features "
+                 "separately; the pooled ranking also mixes the two towers' scales</p><table><tr><th>block</th>"
+                 "<th>|IG|</th><th>signed IG</th><th>feature ranking (mean |IG|), pooled</th><th>within image</th>"
+                 f"<th>within sound</th></tr>{rows}</table>")
     parts.append("<h2>Deletion and insertion</h2>")
     if "deletion" in figures:
         parts.append(f"<img src='{figures['deletion']}'>")
@@ -256,7 +262,9 @@ def index_page(report: dict[str, Any]) -> str:
         sanity_line = (f"<p><a href='sanity.html'>sanity checks</a>: fully re-initialised model Spearman "
                        f"{last.get('spearman_signed', float('nan')):.3f} (signed IG), "
                        f"{last.get('spearman_abs', float('nan')):.3f} (|IG|), "
-                       f"{last.get('spearman_importance', float('nan')):.3f} (feature ranking); "
+                       f"{last.get('spearman_importance', float('nan')):.3f} (feature ranking, pooled; "
+                       f"{last.get('spearman_importance_image', float('nan')):.3f} within image, "
+                       f"{last.get('spearman_importance_audio', float('nan')):.3f} within sound); "
                        f"deletion AUC gap {dele['auc_gap']:.3f} "
                        f"[{dele['auc_gap_ci'][0]:.3f}, "
                        f"{dele['auc_gap_ci'][1]:.3f}]</p>")

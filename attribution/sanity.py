@@ -53,7 +53,8 @@ def randomisation_blocks(model: Any) -> list[str]:
 
 
 def cascading_randomisation(model: Any, explain: Callable[[Any], np.ndarray], *, seed: int = 0,
-                            absolute: bool = True, blocks: list[str] | None = None) -> list[dict[str, Any]]:
+                            absolute: bool = True, blocks: list[str] | None = None,
+                            feature_groups: dict[str, slice] | None = None) -> list[dict[str, Any]]:
     """Spearman correlation of ``explain(randomised model)`` with ``explain(model)`` as layers are
     re-initialised cumulatively, top first.
 
@@ -61,8 +62,11 @@ def cascading_randomisation(model: Any, explain: Callable[[Any], np.ndarray], *,
     (the common choice: the sign may flip with a re-initialised head). Returns one row per step:
     ``{"layer", "spearman", "spearman_abs", "spearman_signed"}`` (both are measured; ``spearman`` is the
     one ``absolute`` chooses) and, when ``explain`` returns (examples, ...) arrays, ``spearman_importance``:
-    the rank correlation of the features' mean |attribution| over the examples (the ranking a report
-    shows); the model itself is not modified. ``blocks`` (name prefixes, e.g.
+    the rank correlation of the features' mean |attribution| over the examples; with
+    ``feature_groups`` (``{"image": slice, "audio": slice}`` of the flattened features) also
+    ``spearman_importance_<group>``, the ranking within each group (a report ranks each modality's
+    descriptors separately, and a scale difference between the groups would otherwise inflate the pooled
+    number); the model itself is not modified. ``blocks`` (name prefixes, e.g.
     :func:`randomisation_blocks`) re-initialise every layer under a prefix in one step instead of one
     layer per step.
     """
@@ -82,7 +86,10 @@ def cascading_randomisation(model: Any, explain: Callable[[Any], np.ndarray], *,
         a = np.ravel(out)
         rho = {k: spearmanr(f(reference), f(a)).statistic for k, f in (("abs", np.abs), ("signed", np.asarray))}
         if importance is not None:
-            rho["importance"] = spearmanr(importance, np.abs(out).reshape(len(out), -1).mean(0)).statistic
+            other = np.abs(out).reshape(len(out), -1).mean(0)
+            rho["importance"] = spearmanr(importance, other).statistic
+            for g, sl in (feature_groups or {}).items():
+                rho[f"importance_{g}"] = spearmanr(importance[sl], other[sl]).statistic
         rho = {k: float(v) if np.isfinite(v) else 0.0 for k, v in rho.items()}
         rows.append({"layer": name, "spearman": rho["abs" if absolute else "signed"],
                      **{f"spearman_{k}": v for k, v in rho.items()}})

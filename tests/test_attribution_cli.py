@@ -66,6 +66,9 @@ def test_attribute_report_cli_descriptor_towers(described, tmp_path):
     assert "sanity.html" in index and report["sanity"]["randomisation"]
     assert "deletion" in report["sanity"] and report["sanity"]["field"] == "descriptors"
     assert -1 <= report["sanity"]["random_vs_random_spearman_importance"] <= 1  # the ranking's floor is reported
+    last = report["sanity"]["randomisation"][-1]  # and the ranking within each modality, as the pages rank
+    assert set(report["sanity"]["random_vs_random_spearman_importance_by_modality"]) == {"image", "audio"}
+    assert all(-1 <= last[f"spearman_importance_{m}"] <= 1 for m in ("image", "audio"))
     # an emotion whose surrogate fidelity is below the threshold is flagged on the index too
     low = [e for e, n in report["emotions"].items()
            if n["shap"].get("fidelity_r2") is not None and not n["shap"]["interpretable"]]
