@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from attribution.ig import BASELINES, ig_setup, integrated_gradients
+from attribution.ig import BASELINES, ig_setup, integrate_path
 from attribution.result import AttributionResult
 from attribution.targets import Target
 from resonance.errors import ParameterError
@@ -142,6 +142,9 @@ def adaptive_integrated_gradients(model: Any, target: Target, parts: dict[str, d
         raise ParameterError(f"tolerance must be in (0, 1), got {tolerance}")
     if max_steps < n_steps:
         raise ParameterError(f"max_steps ({max_steps}) must be >= n_steps ({n_steps})")
+    unknown = set(kwargs) - {"field", "baselines", "stats", "internal_batch_size", "integration"}
+    if unknown:
+        raise ParameterError(f"unknown arguments {sorted(unknown)}; see attribution.integrated_gradients")
     _check_batch_independent(target, kwargs)
     path = ig_setup(model, target, parts, field=kwargs.get("field", "descriptors"),
                     baselines=kwargs.get("baselines"), stats=kwargs.get("stats"))
@@ -150,8 +153,9 @@ def adaptive_integrated_gradients(model: Any, target: Target, parts: dict[str, d
     sums: dict[str, dict[str, np.ndarray]] = {}
     deltas, base_scores, steps, segments, rel_abs, converged = [], [], [], [], [], []
     for b in range(k):
-        one = {m: [path.names[m][b]] for m, _ in path.keys}
-        first = integrated_gradients(model, target, parts, n_steps=n_steps, **{**kwargs, "baselines": one})
+        first = integrate_path(path, target, which=[b], n_steps=n_steps,
+                               internal_batch_size=kwargs.get("internal_batch_size"),
+                               integration=kwargs.get("integration", "gausslegendre"))
         diff = first.score - first.baseline_score
         delta = first.delta.copy()
         st, sg = np.full(len(first), n_steps), np.ones(len(first), dtype=int)

@@ -232,18 +232,27 @@ def integrated_gradients(model: Any, target: Target, parts: dict[str, dict[str, 
         ``delta`` is Captum's convergence delta (per example, averaged over baselines); every
         baseline's own deltas are in ``extras["delta_per_baseline"]``.
     """
+    path = ig_setup(model, target, parts, field=field, baselines=baselines, stats=stats)
+    return integrate_path(path, target, n_steps=n_steps, internal_batch_size=internal_batch_size,
+                          integration=integration)
+
+
+def integrate_path(path: IGPath, target: Target, *, which: Sequence[int] | None = None,
+                   n_steps: int = DEFAULT_STEPS, internal_batch_size: int | None = None,
+                   integration: str = "gausslegendre") -> AttributionResult:
+    """Captum IG along a prepared :class:`IGPath` from its baselines ``which`` (default: all of them;
+    the result is their mean, as :func:`integrated_gradients` returns it)."""
     from captum.attr import IntegratedGradients
 
     if n_steps < 2:
         raise ParameterError(f"n_steps must be >= 2, got {n_steps}")
-    path = ig_setup(model, target, parts, field=field, baselines=baselines, stats=stats)
     keys, forward, inputs, extra = path.keys, path.forward, path.inputs, path.extra
     ig = IntegratedGradients(forward)
     sums: list[torch.Tensor] | None = None
     deltas, base_scores, labels = [], [], []
     with torch.no_grad():
         score = forward(*inputs, *extra).detach()
-    for b in range(path.n_baselines):
+    for b in range(path.n_baselines) if which is None else which:
         base = path.baseline(b)
         attr, delta = ig.attribute(inputs, baselines=base, additional_forward_args=extra or None,
                                    n_steps=n_steps, internal_batch_size=internal_batch_size,
@@ -258,7 +267,7 @@ def integrated_gradients(model: Any, target: Target, parts: dict[str, dict[str, 
     attributions: dict[str, dict[str, np.ndarray]] = {}
     for (m, f), s in zip(keys, sums, strict=True):
         attributions.setdefault(m, {})[f] = (s / k).cpu().numpy()
-    feature_names = {m: list(descriptor_tower(model, m).names) for m, f in keys if f == "descriptors"}
+    feature_names = {m: list(descriptor_tower(path.model, m).names) for m, f in keys if f == "descriptors"}
     return AttributionResult("integrated_gradients", target.description, ",".join(labels), attributions,
                              delta=np.mean(deltas, 0), score=score.cpu().numpy(),
                              baseline_score=np.mean(base_scores, 0), feature_names=feature_names,
