@@ -47,6 +47,7 @@ from attribution.sanity import (
     cascading_randomisation,
     deletion_insertion,
     faithfulness_correlation,
+    random_model_floor,
     randomisation_blocks,
 )
 from attribution.stream import streamed_integrated_gradients
@@ -326,7 +327,7 @@ def _sanity(ctx: _Context) -> tuple[dict[str, Any], dict[str, str]]:
     rows = cascading_randomisation(ctx.model, lambda mdl: explain(mdl, kept if not kept else None),
                                    seed=s["seed"], blocks=randomisation_blocks(ctx.model), feature_groups=groups)
     result = kept[0]
-    floor = _random_floor(ctx.model, explain, s["seed"], groups)
+    floor = random_model_floor(ctx.model, explain, seed=s["seed"], feature_groups=groups)
     di = deletion_insertion(ctx.model, alignment(), parts, result, field=field, n_boot=1000, seed=s["seed"],
                             n_random=s["n_random"], n_points=s["n_points"])
     faith = faithfulness_correlation(ctx.model, alignment(), parts, result, field=field, seed=s["seed"])
@@ -347,33 +348,6 @@ def _sanity(ctx: _Context) -> tuple[dict[str, Any], dict[str, str]]:
     figures = {"deletion": pages.curves(di, field), "completeness": pages.hist(result.relative_delta,
                                                                                "IG |delta| / |s - s(baseline)|")}
     return sanity, figures
-
-
-def _random_floor(model: Any, explain: Callable[[Any], np.ndarray], seed: int,
-                  groups: dict[str, slice]) -> dict[str, float]:
-    """Spearman between two independently re-initialised models, of |IG| element-wise (``abs``) and of the
-    features' ranking by mean |IG| (``importance``): the floors that what every model shares (the input
-    differences x - baseline, undefined descriptors masked to 0) put under the randomisation check."""
-    import copy
-
-    import torch
-    from scipy.stats import spearmanr
-
-    from attribution.sanity import randomisable_layers
-
-    maps = []
-    for k in range(2):
-        work = copy.deepcopy(model)
-        torch.manual_seed(seed + 100 + k)
-        for name in randomisable_layers(work):
-            work.get_submodule(name).reset_parameters()
-        maps.append(np.abs(np.asarray(explain(work))))
-    ranks = [a.reshape(len(a), -1).mean(0) for a in maps]
-    out = {"abs": float(spearmanr(np.ravel(maps[0]), np.ravel(maps[1])).statistic),
-           "importance": float(spearmanr(ranks[0], ranks[1]).statistic)}
-    for g, sl in groups.items():
-        out[f"importance_{g}"] = float(spearmanr(ranks[0][sl], ranks[1][sl]).statistic)
-    return out
 
 
 def _resumed(path: Path, settings: dict[str, Any]) -> dict[str, Any] | None:

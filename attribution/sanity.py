@@ -71,8 +71,6 @@ def cascading_randomisation(model: Any, explain: Callable[[Any], np.ndarray], *,
     layer per step.
     """
     first = np.asarray(explain(model))
-    reference = np.ravel(first)
-    importance = np.abs(first).reshape(len(first), -1).mean(0) if first.ndim >= 2 else None
     work = copy.deepcopy(model)
     torch.manual_seed(seed)
     rows = []
@@ -82,18 +80,41 @@ def cascading_randomisation(model: Any, explain: Callable[[Any], np.ndarray], *,
     for name, group in zip(layers if blocks is None else blocks, steps, strict=True):
         for layer in group:
             work.get_submodule(layer).reset_parameters()
-        out = np.asarray(explain(work))
-        a = np.ravel(out)
-        rho = {k: spearmanr(f(reference), f(a)).statistic for k, f in (("abs", np.abs), ("signed", np.asarray))}
-        if importance is not None:
-            other = np.abs(out).reshape(len(out), -1).mean(0)
-            rho["importance"] = spearmanr(importance, other).statistic
-            for g, sl in (feature_groups or {}).items():
-                rho[f"importance_{g}"] = spearmanr(importance[sl], other[sl]).statistic
-        rho = {k: float(v) if np.isfinite(v) else 0.0 for k, v in rho.items()}
+        rho = rank_correlations(first, np.asarray(explain(work)), feature_groups)
         rows.append({"layer": name, "spearman": rho["abs" if absolute else "signed"],
                      **{f"spearman_{k}": v for k, v in rho.items()}})
     return rows
+
+
+def rank_correlations(a: np.ndarray, b: np.ndarray,
+                      feature_groups: dict[str, slice] | None = None) -> dict[str, float]:
+    """Spearman correlations of two attribution arrays of the same shape: ``abs`` (|a| element-wise),
+    ``signed``, and, for (examples, ...) arrays, ``importance`` (the features' mean |attribution| over
+    the examples) and ``importance_<group>`` within each of ``feature_groups``; an undefined correlation
+    (a constant array) is 0."""
+    rho = {"abs": spearmanr(np.abs(np.ravel(a)), np.abs(np.ravel(b))).statistic,
+           "signed": spearmanr(np.ravel(a), np.ravel(b)).statistic}
+    if a.ndim >= 2:
+        ia, ib = (np.abs(x).reshape(len(x), -1).mean(0) for x in (a, b))
+        rho["importance"] = spearmanr(ia, ib).statistic
+        for g, sl in (feature_groups or {}).items():
+            rho[f"importance_{g}"] = spearmanr(ia[sl], ib[sl]).statistic
+    return {k: float(v) if np.isfinite(v) else 0.0 for k, v in rho.items()}
+
+
+def random_model_floor(model: Any, explain: Callable[[Any], np.ndarray], *, seed: int = 0,
+                       feature_groups: dict[str, slice] | None = None) -> dict[str, float]:
+    """:func:`rank_correlations` between the attributions of two independently re-initialised copies of
+    ``model``: the floor that what every model shares (the input differences x - baseline, masked
+    descriptors, the towers' scales) puts under :func:`cascading_randomisation`'s numbers."""
+    maps = []
+    for k in range(2):
+        work = copy.deepcopy(model)
+        torch.manual_seed(seed + 100 + k)
+        for name in randomisable_layers(work):
+            work.get_submodule(name).reset_parameters()
+        maps.append(np.asarray(explain(work)))
+    return rank_correlations(maps[0], maps[1], feature_groups)
 
 
 def _flat_setup(model: Any, target: Target, parts: dict[str, dict[str, torch.Tensor]], result: AttributionResult,
