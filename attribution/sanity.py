@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from scipy.stats import pearsonr, spearmanr
 
-from attribution.ig import _forward_factory, _prepare, make_baseline
+from attribution.ig import BASELINES, ig_setup
 from attribution.result import AttributionResult
 from attribution.targets import Target
 from resonance.errors import ParameterError
@@ -119,15 +119,10 @@ def random_model_floor(model: Any, explain: Callable[[Any], np.ndarray], *, seed
 
 def _flat_setup(model: Any, target: Target, parts: dict[str, dict[str, torch.Tensor]], result: AttributionResult,
                 field: str, baseline: str | None, stats: Any):
-    fields = {m: field for m in ("image", "audio")}
-    keys, parts = _prepare(model, target, parts, fields)
-    fixed = [(m, k) for m in target.modalities for k in parts[m] if (m, k) not in keys and k not in ("p", "va")]
-    forward = _forward_factory(model, target, keys, fixed)
-    xs = [parts[m][k] for m, k in keys]
-    bases = [make_baseline(baseline or ("mean" if k == "descriptors" else
-                                        ("black" if m == "image" else "silence")), m, k, x, model, stats)
-             for (m, k), x in zip(keys, xs, strict=True)]
-    extra = [parts[m][k] for m, k in fixed]
+    path = ig_setup(model, target, parts, field=field, stats=stats,
+                    baselines={m: [baseline or BASELINES.get((m, field), ("mean",))[0]] for m in target.modalities})
+    keys, forward, xs, extra = path.keys, path.forward, path.inputs, path.extra
+    bases = path.baseline(0)
     shapes = [x.shape[1:] for x in xs]
     sizes = [int(np.prod(s)) for s in shapes]
     n = xs[0].shape[0]
