@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from attribution.ig import BASELINES, ig_setup, integrate_path
+from attribution.ig import ig_setup, integrate_path
 from attribution.result import AttributionResult
 from attribution.targets import Target
 from resonance.errors import ParameterError
@@ -41,15 +41,11 @@ from resonance.errors import ParameterError
 SEGMENT_NODES = 8
 
 
-def _check_batch_independent(target: Target, kwargs: dict[str, Any]) -> None:
+def _check_batch_independent(path: Any) -> None:
     """The piecewise pass sees a subset of the batch: refuse a baseline computed from the batch (raw-input
     'mean' without ``stats``), which would then change between the passes."""
-    field, baselines, stats = kwargs.get("field", "descriptors"), kwargs.get("baselines"), kwargs.get("stats") or {}
-    for m in target.modalities:
-        f = field.get(m, "descriptors") if isinstance(field, dict) else field
-        names = (BASELINES.get((m, f), ()) if baselines is None else
-                 baselines.get(m, ()) if isinstance(baselines, dict) else baselines)
-        if f == "input" and "mean" in names and stats.get(m, {}).get("input") is None:
+    for m, f in path.keys:
+        if f == "input" and "mean" in path.names[m] and (path.stats or {}).get(m, {}).get("input") is None:
             raise ParameterError(f"the {m} 'mean' baseline would be the mean of the batch, which changes when "
                                  "examples are rerun: pass stats, or choose another baseline")
 
@@ -145,9 +141,9 @@ def adaptive_integrated_gradients(model: Any, target: Target, parts: dict[str, d
     unknown = set(kwargs) - {"field", "baselines", "stats", "internal_batch_size", "integration"}
     if unknown:
         raise ParameterError(f"unknown arguments {sorted(unknown)}; see attribution.integrated_gradients")
-    _check_batch_independent(target, kwargs)
     path = ig_setup(model, target, parts, field=kwargs.get("field", "descriptors"),
                     baselines=kwargs.get("baselines"), stats=kwargs.get("stats"))
+    _check_batch_independent(path)
     ig = IntegratedGradients(path.forward)
     k = path.n_baselines
     sums: dict[str, dict[str, np.ndarray]] = {}
